@@ -1,0 +1,9 @@
+// Node entry: read the wasm bytes next to this file and instantiate synchronously.
+import { readFileSync } from 'node:fs';
+import { initSync } from './salesforce_session.js';
+import { installWasm } from './core.js';
+
+initSync({ module: readFileSync(new URL('./salesforce_session_bg.wasm', import.meta.url)) });
+installWasm();
+
+export * from './core.js';

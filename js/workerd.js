@@ -1,0 +1,9 @@
+// Cloudflare Workers entry: the runtime hands us the compiled module as an import.
+import wasmModule from './salesforce_session_bg.wasm';
+import { initSync } from './salesforce_session.js';
+import { installWasm } from './core.js';
+
+initSync({ module: wasmModule });
+installWasm();
+
+export * from './core.js';
