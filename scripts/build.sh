@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the npm package in pkg/: release wasm, JS bindings, wasm-opt, the JS wrapper and the package manifest.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$REPO_ROOT"
+ensure_setup
+
+header "build: cargo (release, $WASM_TARGET)"
+# Keep the target_features section (a full strip drops it): wasm-bindgen and wasm-opt read it to
+# know which wasm features (bulk memory, ...) the module uses. wasm-opt strips the rest.
+CARGO_PROFILE_RELEASE_STRIP=debuginfo cargo build --release --target "$WASM_TARGET"
+
+header "build: wasm-bindgen --target web"
+rm -rf "$BUILD_DIR/bindgen"
+wasm-bindgen --target web --out-dir "$BUILD_DIR/bindgen" \
+  "target/$WASM_TARGET/release/$CRATE_LIB.wasm"
+
+header "build: wasm-opt -Oz"
+rm -rf "$PKG_DIR"
+mkdir -p "$PKG_DIR"
+# The npm binaryen, by path: an older system wasm-opt emits modules that fail to instantiate.
+node_modules/.bin/wasm-opt -Oz "$BUILD_DIR/bindgen/${CRATE_LIB}_bg.wasm" -o "$PACKED_WASM"
+
+header "build: assemble pkg/"
+# Only the web-target glue; the hand-written js/index.d.ts is the package's type surface.
+cp "$BUILD_DIR/bindgen/$CRATE_LIB.js" "$PKG_DIR/"
+if [[ -d "$BUILD_DIR/bindgen/snippets" ]]; then
+  cp -R "$BUILD_DIR/bindgen/snippets" "$PKG_DIR/"
+fi
+cp -R js/. "$PKG_DIR/"
+cp pkg-template/package.json pkg-template/README.md "$PKG_DIR/"
+
+header "build: size"
+print_wasm_size "$BUILD_DIR/bindgen/${CRATE_LIB}_bg.wasm"
+print_wasm_size "$PACKED_WASM"
