@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# The one test command (npm test, CI): lint, Rust tests on host and wasm, build and pack, size budget,
+# and the Node suites run against the packed package. Stops at the first failing step.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$REPO_ROOT"
+
+passed=0
+
+# Runs one step in a subshell with errexit in force (it would be ignored inside `if` or `||`).
+step() {
+  local name="$1"
+  shift
+  header "$name"
+  local started=$SECONDS status=0
+  set +e
+  ("$@")
+  status=$?
+  set -e
+  if ((status != 0)); then
+    printf -- '-- %s: FAILED (exit %s)\n\n%s passed, 1 failed\n' "$name" "$status" "$passed"
+    exit "$status"
+  fi
+  passed=$((passed + 1))
+  printf -- '-- %s: passed in %ss\n' "$name" "$((SECONDS - started))"
+}
+
+skipped() {
+  header "$1"
+  printf -- '-- %s: skipped (%s)\n' "$1" "$2"
+}
+
+setup() {
+  set -e
+  bash scripts/setup.sh
+}
+
+rustfmt_check() {
+  set -e
+  cargo fmt --all -- --check
+}
+
+clippy_host() {
+  set -e
+  cargo clippy --all-targets -- -D warnings
+}
+
+clippy_wasm() {
+  set -e
+  cargo clippy --target "$WASM_TARGET" --all-targets -- -D warnings
+}
+
+rust_tests_host() {
+  set -e
+  cargo test
+}
+
+# wasm_bindgen_test tests, run in Node by wasm-bindgen-test-runner (which `-q` would break).
+rust_tests_wasm() {
+  set -e
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner cargo test --target "$WASM_TARGET"
+}
+
+build_and_pack() {
+  set -e
+  bash scripts/build.sh
+  bash scripts/pack.sh --skip-build
+}
+
+wasm_size_budget() {
+  set -e
+  local raw gzipped
+  raw="$(wasm_raw_bytes "$PACKED_WASM")"
+  gzipped="$(wasm_gzip_bytes "$PACKED_WASM")"
+  printf 'pkg/%s: %s bytes raw, %s bytes gzipped; budget %s bytes gzipped\n' \
+    "$(basename "$PACKED_WASM")" "$raw" "$gzipped" "$WASM_GZIP_BUDGET_BYTES"
+  if ((gzipped >= WASM_GZIP_BUDGET_BYTES)); then
+    echo "the gzipped .wasm is over budget by $((gzipped - WASM_GZIP_BUDGET_BYTES)) bytes" >&2
+    return 1
+  fi
+}
+
+# Runs node --test over the given test files, from inside the scratch consumer.
+node_suite() {
+  set -e
+  cd "$CONSUMER_DIR"
+  node --test "$@"
+}
+
+# Every *.test.mjs in a tests/ folder, as paths relative to the consumer (empty when there are none).
+suite_files() {
+  local file
+  for file in "$CONSUMER_DIR/tests/$1"/*.test.mjs; do
+    if [[ -f "$file" ]]; then
+      printf '%s\n' "${file#"$CONSUMER_DIR"/}"
+    fi
+  done
+}
+
+step "setup" setup
+export SALESFORCE_SESSION_SETUP_DONE="$REPO_ROOT"
+step "rustfmt" rustfmt_check
+step "clippy (host)" clippy_host
+step "clippy ($WASM_TARGET)" clippy_wasm
+step "cargo test (host)" rust_tests_host
+step "wasm-bindgen-test ($WASM_TARGET in Node)" rust_tests_wasm
+step "build and pack" build_and_pack
+step "wasm size budget" wasm_size_budget
+
+for suite in emulator node; do
+  mapfile -t files < <(suite_files "$suite")
+  if ((${#files[@]})); then
+    step "node --test tests/$suite (packed package)" node_suite "${files[@]}"
+  else
+    skipped "node --test tests/$suite (packed package)" "no tests/$suite/*.test.mjs yet"
+  fi
+done
+
+printf '\n%s passed, 0 failed\n' "$passed"
