@@ -43,7 +43,10 @@ JSON
 (cd "$CONSUMER_DIR" && npm install --no-save --no-package-lock --no-audit --no-fund --ignore-scripts "$tarball")
 # Test files import the package by name and the emulator relatively (../emulator/index.mjs); other
 # dev packages resolve by Node walking up to the repository's node_modules.
-cp -R tests "$CONSUMER_DIR/tests"
+mkdir -p "$CONSUMER_DIR/tests"
+if [[ -d tests ]]; then
+  cp -R tests/. "$CONSUMER_DIR/tests/"
+fi
 for script in demo.mjs bench.mjs; do
   if [[ -f "scripts/$script" ]]; then
     cp "scripts/$script" "$CONSUMER_DIR/$script"
