@@ -15,7 +15,7 @@ if (!existsSync(emulatorUrl)) {
   const start = emulator.startEmulator ?? emulator.start;
   if (typeof start === 'function') {
     const running = await start();
-    console.log('emulator listening:', running?.url ?? running?.baseUrl ?? '(started)');
+    console.log('emulator login host:', running?.loginUrl, 'instance:', running?.instanceUrl);
     await (running?.close ?? running?.stop)?.call(running);
   }
 }
