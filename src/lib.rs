@@ -1,12 +1,26 @@
-//! salesforce-session: a sans-IO core of session decisions plus a thin wasm binding.
+//! salesforce-session: keeps Salesforce sessions alive and says which root cause
+//! is behind an `INVALID_SESSION_ID`.
+//!
+//! A sans-IO core of pure decisions (`origin`, `token`, `sf_error`, `classify`,
+//! `policy`), an engine that sequences them over a [`host::Host`], and a thin
+//! wasm binding (`wasm`) that implements the host over JavaScript objects.
+#![deny(missing_docs)]
+// Errors are the cold path and carry their evidence by value; boxing them buys nothing.
+#![allow(clippy::result_large_err)]
+
+pub mod classify;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod flight;
+pub mod host;
+pub mod origin;
+pub mod policy;
+pub mod record;
+pub mod secret;
+pub mod sf_error;
+pub mod token;
+pub mod webhook;
 
 #[cfg(target_arch = "wasm32")]
-mod wasm {
-    use wasm_bindgen::prelude::*;
-
-    /// Placeholder export so the build pipeline has something to bind.
-    #[wasm_bindgen]
-    pub fn version() -> String {
-        env!("CARGO_PKG_VERSION").to_string()
-    }
-}
+mod wasm;

@@ -1,0 +1,661 @@
+//! Root-cause classification (SALESFORCE.md §6): pure decisions over what the client
+//! saw. Every verdict carries its evidence and the fix.
+
+use crate::error::{clip, ErrorCode, SessionError};
+use crate::sf_error::{looks_like_html, parse_api_error, parse_oauth_error, ApiError};
+use serde::Serialize;
+
+/// How sure a diagnosis is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    /// The evidence admits one cause.
+    High,
+    /// The evidence points to this cause; another is possible.
+    Medium,
+    /// A guess from circumstantial evidence.
+    Low,
+}
+
+/// A named root cause with what led to it and what fixes it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Diagnosis {
+    /// One of the error codes, or `OK`.
+    pub cause: String,
+    /// How sure.
+    pub confidence: Confidence,
+    /// What was observed.
+    pub evidence: Vec<String>,
+    /// One sentence a person can act on.
+    pub fix: String,
+}
+
+impl Diagnosis {
+    /// A diagnosis naming an error code, with that code's default fix.
+    pub fn of(code: ErrorCode, confidence: Confidence, evidence: Vec<String>) -> Self {
+        Diagnosis {
+            cause: code.as_str().to_string(),
+            confidence,
+            evidence,
+            fix: code.default_fix().to_string(),
+        }
+    }
+
+    /// The diagnosis of an error.
+    pub fn from_error(e: &SessionError, confidence: Confidence) -> Self {
+        Diagnosis {
+            cause: e.code.as_str().to_string(),
+            confidence,
+            evidence: e.evidence.clone(),
+            fix: e.fix.clone(),
+        }
+    }
+}
+
+/// The message Salesforce gives when the session is fine but the REST API is not
+/// allowed for it (API Access Control, high assurance): refreshing does not help.
+pub fn is_not_valid_for_rest(message: &str) -> bool {
+    message
+        .to_ascii_lowercase()
+        .contains("not valid for use with the rest api")
+}
+
+/// What a response means for the session layer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResponseVerdict {
+    /// Hand the response to the caller untouched.
+    Pass,
+    /// The session was rejected (`INVALID_SESSION_ID` in any shape).
+    SessionRejected(ApiError),
+    /// A data call reached a login host.
+    UrlNotReset(ApiError),
+    /// The org refuses writes (maintenance / read-only mode).
+    ReadOnly(ApiError),
+    /// The org's API request limit is exhausted.
+    RateLimited(ApiError),
+    /// The REST API is disabled for the org.
+    ApiDisabled(ApiError),
+}
+
+/// Whether the body of a response with this status must be read to classify it.
+pub fn needs_body(status: u16) -> bool {
+    matches!(status, 400 | 401 | 403 | 500)
+}
+
+/// Classifies a REST/SOAP/Bulk response from its status and (for error statuses) body.
+pub fn classify_response(status: u16, body: &str) -> ResponseVerdict {
+    let Some(error) = parse_api_error(body) else {
+        return ResponseVerdict::Pass;
+    };
+    match (status, error.code.as_str()) {
+        (400 | 401 | 500, "INVALID_SESSION_ID") => ResponseVerdict::SessionRejected(error),
+        (400, "URL_NOT_RESET") => ResponseVerdict::UrlNotReset(error),
+        (_, "INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE") => {
+            ResponseVerdict::ReadOnly(error)
+        }
+        (403, "REQUEST_LIMIT_EXCEEDED") => ResponseVerdict::RateLimited(error),
+        (403, "API_DISABLED_FOR_ORG") => ResponseVerdict::ApiDisabled(error),
+        _ => ResponseVerdict::Pass,
+    }
+}
+
+/// Why Salesforce revoked a refresh token, from `error_description`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationReason {
+    /// `authentication failure`: password changed or credentials invalid.
+    PasswordChanged,
+    /// `inactive user`.
+    UserDeactivated,
+    /// `inactive organization`.
+    OrgInactive,
+    /// `expired access/refresh token`: app access revoked, the 5-token cap, the refresh token policy, or a rotated-out token.
+    TokenRevoked,
+    /// `user hasn't approved this consumer`.
+    NotApproved,
+    /// `IP restricted or invalid login hours`.
+    LoginRestricted,
+    /// JWT assertion problems.
+    InvalidAssertion,
+    /// Any other `invalid_grant`.
+    Other,
+}
+
+impl RevocationReason {
+    fn from_grant_error(error: &str, description: &str) -> Self {
+        let d = description.to_ascii_lowercase();
+        let e = error.to_ascii_lowercase();
+        if d.contains("authentication failure") {
+            RevocationReason::PasswordChanged
+        } else if d.contains("inactive user") || e == "inactive_user" {
+            RevocationReason::UserDeactivated
+        } else if d.contains("inactive organization")
+            || d.contains("inactive org")
+            || e == "inactive_org"
+        {
+            RevocationReason::OrgInactive
+        } else if d.contains("expired access/refresh token") {
+            RevocationReason::TokenRevoked
+        } else if d.contains("approved") {
+            RevocationReason::NotApproved
+        } else if d.contains("ip restricted") || d.contains("login hours") {
+            RevocationReason::LoginRestricted
+        } else if d.contains("assertion") || d.contains("audience") {
+            RevocationReason::InvalidAssertion
+        } else {
+            RevocationReason::Other
+        }
+    }
+
+    /// A short phrase naming the sub-reason.
+    pub fn label(self) -> &'static str {
+        match self {
+            RevocationReason::PasswordChanged => "the user's password changed (or the credentials are invalid)",
+            RevocationReason::UserDeactivated => "the user was deactivated",
+            RevocationReason::OrgInactive => "the org is inactive (locked, closed or suspended)",
+            RevocationReason::TokenRevoked => "the refresh token was revoked: app access revoked, evicted by the 5-token limit, expired by the refresh token policy, or a rotated-out token was presented",
+            RevocationReason::NotApproved => "the user has not approved this connected app",
+            RevocationReason::LoginRestricted => "login IP ranges or login hours forbid it",
+            RevocationReason::InvalidAssertion => "the JWT assertion was refused",
+            RevocationReason::Other => "Salesforce refused the grant",
+        }
+    }
+
+    fn fix(self) -> &'static str {
+        match self {
+            RevocationReason::UserDeactivated => "Reactivate the user or connect a different, active user; then authorize again and pass the new token response to connect().",
+            RevocationReason::OrgInactive => "The org is locked, closed or suspended: contact its admin; the connection cannot be used until the org is active and a user authorizes again.",
+            RevocationReason::NotApproved => "Pre-approve the connected app for the user (profile or permission set), or have the user authorize it once.",
+            RevocationReason::LoginRestricted => "Allow this IP range or time in the user's profile login restrictions (or relax the connected app's IP policy), then authorize again.",
+            RevocationReason::InvalidAssertion => "Check the JWT: iss = consumer key, sub = username, aud = the login URL, exp at most 3 minutes ahead, signed with the certificate uploaded to the connected app.",
+            RevocationReason::TokenRevoked => "The user must authorize the app again (if this repeats, check the connected app's refresh token policy and that no more than 5 clients share this user's grant).",
+            _ => ErrorCode::SessionRevoked.default_fix(),
+        }
+    }
+}
+
+/// What a failed token request means.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TokenFailure {
+    /// `invalid_grant`: the refresh token is dead; a person must authorize again.
+    Revoked {
+        /// The sub-reason.
+        reason: RevocationReason,
+        /// `error_description`, verbatim.
+        description: String,
+    },
+    /// Another refresh with the same token is in flight: wait, re-read, retry.
+    Busy(String),
+    /// `rate_limit_exceeded`.
+    RateLimited(String),
+    /// Wrong consumer key or secret, or a grant the app does not allow.
+    BadClient {
+        /// `error`.
+        error: String,
+        /// `error_description`.
+        description: String,
+    },
+    /// 5xx, HTML, network or an unreadable body: back off and retry.
+    Transient(String),
+    /// Any other refusal.
+    Rejected {
+        /// `error`.
+        error: String,
+        /// `error_description`.
+        description: String,
+    },
+}
+
+/// Classifies a token endpoint answer that was not a 200 with a token.
+pub fn classify_token_failure(status: u16, body: &str) -> TokenFailure {
+    if status >= 500 || looks_like_html(body) {
+        return TokenFailure::Transient(format!(
+            "token endpoint answered HTTP {status}{}",
+            if looks_like_html(body) {
+                " with an HTML page"
+            } else {
+                ""
+            }
+        ));
+    }
+    let Some(err) = parse_oauth_error(body) else {
+        return TokenFailure::Transient(format!(
+            "token endpoint answered HTTP {status} with an unreadable body"
+        ));
+    };
+    let d = err.description.to_ascii_lowercase();
+    match err.error.as_str() {
+        "invalid_grant"
+            if d.contains("already being processed")
+                || d.contains("expired authorization code") =>
+        {
+            TokenFailure::Busy(err.description)
+        }
+        "invalid_grant" | "inactive_user" | "inactive_org" => TokenFailure::Revoked {
+            reason: RevocationReason::from_grant_error(&err.error, &err.description),
+            description: err.description,
+        },
+        "rate_limit_exceeded" => TokenFailure::RateLimited(err.description),
+        "invalid_client_id"
+        | "invalid_client"
+        | "unsupported_grant_type"
+        | "invalid_app_access" => TokenFailure::BadClient {
+            error: err.error,
+            description: err.description,
+        },
+        _ if status == 429 => TokenFailure::RateLimited(err.description),
+        _ => TokenFailure::Rejected {
+            error: err.error,
+            description: err.description,
+        },
+    }
+}
+
+impl TokenFailure {
+    /// The error a caller sees once retries (if any) are spent.
+    pub fn into_error(self) -> SessionError {
+        match self {
+            TokenFailure::Revoked { reason, description } => SessionError::new(ErrorCode::SessionRevoked, format!("The refresh token was revoked: {}", reason.label()))
+                .evidence(format!("token endpoint answered invalid_grant: \"{}\"", clip(&description, 200)))
+                .evidence(format!("sub-reason: {}", reason.label()))
+                .fix(reason.fix()),
+            TokenFailure::Busy(d) => SessionError::new(ErrorCode::RefreshFailed, "Another refresh of this token kept the token endpoint busy")
+                .evidence(format!("token endpoint answered invalid_grant: \"{}\" (transient, not a revocation)", clip(&d, 200))),
+            TokenFailure::RateLimited(d) => SessionError::new(ErrorCode::RateLimited, "Salesforce limited token requests for this user or app")
+                .evidence(format!("token endpoint answered rate_limit_exceeded: \"{}\"", clip(&d, 200))),
+            TokenFailure::BadClient { error, description } => SessionError::new(ErrorCode::InvalidConfig, "The token endpoint refused the client credentials")
+                .evidence(format!("token endpoint answered {}: \"{}\"", clip(&error, 60), clip(&description, 200)))
+                .fix("Check clientId (the consumer key) and clientSecret against the connected app, and that the app allows this OAuth flow."),
+            TokenFailure::Transient(d) => SessionError::new(ErrorCode::RefreshFailed, "The token endpoint failed; the stored credential was kept").evidence(d),
+            TokenFailure::Rejected { error, description } => SessionError::new(ErrorCode::RefreshFailed, "The token endpoint refused the refresh")
+                .evidence(format!("token endpoint answered {}: \"{}\"", clip(&error, 60), clip(&description, 200)))
+                .retryable(false),
+        }
+    }
+
+    /// Whether the same request may succeed if sent again after a pause.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, TokenFailure::Transient(_) | TokenFailure::Busy(_))
+    }
+}
+
+/// A token younger than this, minted here and rejected, cannot have expired.
+pub const FRESH_TOKEN_MS: u64 = 10 * 60 * 1000;
+
+/// What the client knows about a rejected token.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rejection {
+    /// The HTTP status of the rejection.
+    pub status: u16,
+    /// The Salesforce message.
+    pub message: String,
+    /// The instance id that minted the rejected token.
+    pub minted_by: String,
+    /// This instance's id.
+    pub instance_id: String,
+    /// Age of the rejected token, ms.
+    pub token_age_ms: u64,
+    /// Whether the token is younger than the estimated session lifetime.
+    pub presumed_live: bool,
+    /// Whether any call on this connection has ever succeeded.
+    pub ever_succeeded: bool,
+    /// Whether the connection can get a new token (refresh token or JWT).
+    pub can_refresh: bool,
+    /// Whether the rejected token was obtained by this very call's refresh.
+    pub after_refresh: bool,
+    /// Whether the org was recently seen in maintenance / read-only mode.
+    pub org_read_only: bool,
+}
+
+/// The next step after a session rejection.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AfterRejection {
+    /// Get a new token and retry once.
+    Refresh,
+    /// Give up with this error.
+    Fail(SessionError),
+}
+
+fn age_text(ms: u64) -> String {
+    if ms < 120_000 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{} min", ms / 60_000)
+    }
+}
+
+fn api_client_control(r: &Rejection, refreshed: bool) -> SessionError {
+    let mut e = SessionError::new(
+        ErrorCode::ApiClientControl,
+        "Salesforce rejects this connected app's sessions for the REST API",
+    )
+    .status(r.status)
+    .evidence(format!(
+        "a token minted here {} ago was rejected: \"{}\"",
+        age_text(r.token_age_ms),
+        clip(&r.message, 160)
+    ));
+    if refreshed {
+        e = e.evidence("the token endpoint issued a new token without complaint, and the new token was rejected at once");
+    }
+    if !r.ever_succeeded {
+        e = e.evidence("no call on this connection has ever succeeded");
+    }
+    e
+}
+
+/// Decides what to do when a session is rejected (`INVALID_SESSION_ID`).
+pub fn after_rejection(r: &Rejection) -> AfterRejection {
+    let minted_here = r.minted_by == r.instance_id;
+    let fresh_here = minted_here && r.token_age_ms < FRESH_TOKEN_MS;
+    if r.after_refresh && r.org_read_only {
+        // Maintenance flips live sessions to INVALID_SESSION_ID; it is not an app policy.
+        let e = SessionError::new(
+            ErrorCode::OrgReadOnly,
+            "The org is in maintenance: its sessions are being rejected",
+        )
+        .status(r.status)
+        .evidence("the org answered INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE recently")
+        .evidence(format!(
+            "a token minted moments ago was rejected too: \"{}\"",
+            clip(&r.message, 160)
+        ));
+        return AfterRejection::Fail(e);
+    }
+    if r.after_refresh {
+        return AfterRejection::Fail(api_client_control(r, true));
+    }
+    if is_not_valid_for_rest(&r.message) && fresh_here {
+        return AfterRejection::Fail(api_client_control(r, false));
+    }
+    if !r.can_refresh {
+        let e = if is_not_valid_for_rest(&r.message) {
+            api_client_control(r, false)
+        } else {
+            SessionError::new(
+                ErrorCode::SessionExpired,
+                "The session expired and the connection has no refresh token",
+            )
+            .status(r.status)
+            .evidence(format!(
+                "Salesforce rejected a token {} old: \"{}\"",
+                age_text(r.token_age_ms),
+                clip(&r.message, 160)
+            ))
+            .evidence("no refresh token is stored for this connection")
+        };
+        return AfterRejection::Fail(e);
+    }
+    AfterRejection::Refresh
+}
+
+/// After a refreshed token worked where the previous one was rejected: was the
+/// previous token killed by the org's IP lock? A fresh token minted by another
+/// instance failing here while ours works at once is the signature.
+pub fn ip_lock_after_recovery(r: &Rejection) -> Option<Diagnosis> {
+    // Only a token minted moments ago rules out plain expiry (a session timeout
+    // shorter than configured, a session evicted by the token cap).
+    if r.minted_by == r.instance_id || !r.presumed_live || r.token_age_ms >= FRESH_TOKEN_MS {
+        return None;
+    }
+    Some(Diagnosis::of(
+        ErrorCode::IpLocked,
+        Confidence::High,
+        vec![
+            format!("a token minted by instance '{}' {} ago, well within the session timeout, was rejected here (instance '{}')", clip(&r.minted_by, 60), age_text(r.token_age_ms), clip(&r.instance_id, 60)),
+            "a token minted by this instance worked at once".to_string(),
+            "each instance now keeps its own access token, so instances stop invalidating each other".to_string(),
+        ],
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejection() -> Rejection {
+        Rejection {
+            status: 401,
+            message: "Session expired or invalid".into(),
+            minted_by: "w1".into(),
+            instance_id: "w1".into(),
+            token_age_ms: 3 * 3600 * 1000,
+            presumed_live: false,
+            ever_succeeded: true,
+            can_refresh: true,
+            after_refresh: false,
+            org_read_only: false,
+        }
+    }
+
+    #[test]
+    fn an_old_token_is_refreshed() {
+        assert_eq!(after_rejection(&rejection()), AfterRejection::Refresh);
+    }
+
+    #[test]
+    fn an_expired_session_without_refresh_token_is_session_expired() {
+        let r = Rejection {
+            can_refresh: false,
+            ..rejection()
+        };
+        let AfterRejection::Fail(e) = after_rejection(&r) else {
+            panic!("should fail")
+        };
+        assert_eq!(e.code, ErrorCode::SessionExpired);
+        assert!(e.evidence.iter().any(|l| l.contains("no refresh token")));
+    }
+
+    #[test]
+    fn a_fresh_token_rejected_for_rest_is_api_client_control_without_refresh() {
+        let r = Rejection {
+            message: "This session is not valid for use with the REST API".into(),
+            token_age_ms: 2000,
+            presumed_live: true,
+            ever_succeeded: false,
+            ..rejection()
+        };
+        let AfterRejection::Fail(e) = after_rejection(&r) else {
+            panic!("should fail")
+        };
+        assert_eq!(e.code, ErrorCode::ApiClientControl);
+        assert!(e.fix.contains("admin"));
+    }
+
+    #[test]
+    fn the_rest_message_on_an_old_token_still_tries_one_refresh() {
+        let r = Rejection {
+            message: "This session is not valid for use with the REST API".into(),
+            ..rejection()
+        };
+        assert_eq!(after_rejection(&r), AfterRejection::Refresh);
+    }
+
+    #[test]
+    fn a_refreshed_token_rejected_at_once_is_api_client_control() {
+        let r = Rejection {
+            after_refresh: true,
+            token_age_ms: 50,
+            ever_succeeded: false,
+            ..rejection()
+        };
+        let AfterRejection::Fail(e) = after_rejection(&r) else {
+            panic!("should fail")
+        };
+        assert_eq!(e.code, ErrorCode::ApiClientControl);
+        assert!(e
+            .evidence
+            .iter()
+            .any(|l| l.contains("never succeeded") || l.contains("ever succeeded")));
+    }
+
+    #[test]
+    fn a_rejected_new_token_on_a_read_only_org_is_read_only_not_api_control() {
+        let r = Rejection {
+            after_refresh: true,
+            org_read_only: true,
+            token_age_ms: 50,
+            ..rejection()
+        };
+        let AfterRejection::Fail(e) = after_rejection(&r) else {
+            panic!("should fail")
+        };
+        assert_eq!(e.code, ErrorCode::OrgReadOnly);
+    }
+
+    #[test]
+    fn a_fresh_foreign_token_rejected_then_ours_working_is_ip_lock() {
+        let r = Rejection {
+            minted_by: "w2".into(),
+            token_age_ms: 30_000,
+            presumed_live: true,
+            ..rejection()
+        };
+        let d = ip_lock_after_recovery(&r).unwrap();
+        assert_eq!(d.cause, "IP_LOCKED");
+        assert_eq!(d.confidence, Confidence::High);
+        assert!(d.fix.contains("IP"));
+    }
+
+    #[test]
+    fn ambiguous_evidence_is_not_ip_lock() {
+        // Our own token, or a foreign token past its lifetime: plain expiry.
+        assert_eq!(
+            ip_lock_after_recovery(&Rejection {
+                presumed_live: true,
+                ..rejection()
+            }),
+            None
+        );
+        assert_eq!(
+            ip_lock_after_recovery(&Rejection {
+                minted_by: "w2".into(),
+                presumed_live: false,
+                ..rejection()
+            }),
+            None
+        );
+        let older = Rejection {
+            minted_by: "w2".into(),
+            presumed_live: true,
+            token_age_ms: 40 * 60_000,
+            ..rejection()
+        };
+        assert_eq!(ip_lock_after_recovery(&older), None);
+    }
+
+    #[test]
+    fn token_failures_are_classified() {
+        let revoked = classify_token_failure(
+            400,
+            r#"{"error":"invalid_grant","error_description":"inactive user"}"#,
+        );
+        assert_eq!(
+            revoked,
+            TokenFailure::Revoked {
+                reason: RevocationReason::UserDeactivated,
+                description: "inactive user".into()
+            }
+        );
+        let e = revoked.into_error();
+        assert!(e.reauth_required && e.evidence[0].contains("\"inactive user\""));
+        assert!(matches!(
+            classify_token_failure(
+                400,
+                r#"{"error":"invalid_grant","error_description":"token request is already being processed"}"#
+            ),
+            TokenFailure::Busy(_)
+        ));
+        assert!(matches!(
+            classify_token_failure(503, "<html>down</html>"),
+            TokenFailure::Transient(_)
+        ));
+        assert!(matches!(
+            classify_token_failure(400, "<!DOCTYPE html><html>"),
+            TokenFailure::Transient(_)
+        ));
+        assert!(matches!(
+            classify_token_failure(
+                400,
+                r#"{"error":"rate_limit_exceeded","error_description":"Number of logins exceeded"}"#
+            ),
+            TokenFailure::RateLimited(_)
+        ));
+        assert!(matches!(
+            classify_token_failure(
+                400,
+                r#"{"error":"invalid_client_id","error_description":"client identifier invalid"}"#
+            ),
+            TokenFailure::BadClient { .. }
+        ));
+        for (d, reason) in [
+            ("authentication failure", RevocationReason::PasswordChanged),
+            ("inactive organization", RevocationReason::OrgInactive),
+            (
+                "expired access/refresh token",
+                RevocationReason::TokenRevoked,
+            ),
+        ] {
+            let f = classify_token_failure(
+                400,
+                &format!(r#"{{"error":"invalid_grant","error_description":"{d}"}}"#),
+            );
+            assert_eq!(
+                f,
+                TokenFailure::Revoked {
+                    reason,
+                    description: d.into()
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn responses_are_classified_by_shape() {
+        assert!(matches!(
+            classify_response(
+                401,
+                r#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#
+            ),
+            ResponseVerdict::SessionRejected(_)
+        ));
+        assert!(matches!(classify_response(500, "<soapenv:Envelope><soapenv:Body><soapenv:Fault><faultcode>sf:INVALID_SESSION_ID</faultcode><faultstring>x</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>"), ResponseVerdict::SessionRejected(_)));
+        assert!(matches!(
+            classify_response(
+                400,
+                "<error><exceptionCode>InvalidSessionId</exceptionCode></error>"
+            ),
+            ResponseVerdict::SessionRejected(_)
+        ));
+        assert!(matches!(
+            classify_response(400, r#"[{"message":"x","errorCode":"URL_NOT_RESET"}]"#),
+            ResponseVerdict::UrlNotReset(_)
+        ));
+        assert!(matches!(
+            classify_response(
+                400,
+                r#"[{"message":"x","errorCode":"INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE"}]"#
+            ),
+            ResponseVerdict::ReadOnly(_)
+        ));
+        assert!(matches!(
+            classify_response(
+                403,
+                r#"[{"message":"x","errorCode":"REQUEST_LIMIT_EXCEEDED"}]"#
+            ),
+            ResponseVerdict::RateLimited(_)
+        ));
+        assert!(matches!(
+            classify_response(
+                403,
+                r#"[{"message":"x","errorCode":"API_DISABLED_FOR_ORG"}]"#
+            ),
+            ResponseVerdict::ApiDisabled(_)
+        ));
+        assert_eq!(
+            classify_response(400, r#"[{"message":"x","errorCode":"MALFORMED_QUERY"}]"#),
+            ResponseVerdict::Pass
+        );
+        assert_eq!(classify_response(401, "<html>"), ResponseVerdict::Pass);
+    }
+}

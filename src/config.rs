@@ -1,0 +1,270 @@
+//! Options: read once from the caller's object, validated, with defaults.
+
+use crate::error::SessionError;
+use crate::origin::check_login_url;
+use crate::secret::Secret;
+use serde_json::Value;
+
+/// Where and how to announce that a connection needs re-authorization.
+#[derive(Clone, Debug)]
+pub struct Webhook {
+    /// The URL to POST to.
+    pub url: String,
+    /// The HMAC-SHA256 key.
+    pub secret: Secret,
+}
+
+/// Validated options.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The connected app's consumer key.
+    pub client_id: String,
+    /// The consumer secret, for confidential clients.
+    pub client_secret: Option<Secret>,
+    /// The login origin (token endpoint host).
+    pub login_url: String,
+    /// The org's session timeout.
+    pub session_timeout_s: u64,
+    /// Refresh this long before the expected expiry.
+    pub refresh_margin_s: u64,
+    /// This manager's id; recorded as `mintedBy`.
+    pub instance_id: String,
+    /// Lets http loopback hosts act as login and instance hosts.
+    pub allow_insecure_loopback: bool,
+    /// Prefix of every store key.
+    pub key_prefix: String,
+    /// REST API version used by probes.
+    pub api_version: String,
+    /// Token requests per refresh before giving up on transient failures.
+    pub refresh_attempts: u32,
+    /// First backoff between token requests, doubled each time.
+    pub refresh_backoff_ms: u64,
+    /// Window of the INVALID_SESSION_ID spike detector.
+    pub spike_window_ms: u64,
+    /// INVALID_SESSION_ID count in the window that makes a spike.
+    pub spike_threshold: usize,
+    /// Re-authorization webhook.
+    pub webhook: Option<Webhook>,
+    /// Ask the introspection endpoint for the real expiry (needs a client secret).
+    pub introspect: bool,
+}
+
+fn string_opt(v: &Value, name: &str) -> Result<Option<String>, SessionError> {
+    match v.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(SessionError::config(format!(
+            "option '{name}' must be a string"
+        ))),
+    }
+}
+
+fn number_opt(v: &Value, name: &str, min: f64, max: f64) -> Result<Option<f64>, SessionError> {
+    match v.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(x) if x.is_finite() && x >= min && x <= max => Ok(Some(x)),
+            _ => Err(SessionError::config(format!(
+                "option '{name}' must be a number from {min} to {max}"
+            ))),
+        },
+        Some(_) => Err(SessionError::config(format!(
+            "option '{name}' must be a number"
+        ))),
+    }
+}
+
+fn bool_opt(v: &Value, name: &str) -> Result<Option<bool>, SessionError> {
+    match v.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(SessionError::config(format!(
+            "option '{name}' must be a boolean"
+        ))),
+    }
+}
+
+impl Config {
+    /// Reads the options (a JSON object of the plain-data options).
+    pub fn from_json(json: &str) -> Result<Config, SessionError> {
+        let v: Value = serde_json::from_str(json)
+            .map_err(|_| SessionError::config("options must be an object"))?;
+        if !v.is_object() {
+            return Err(SessionError::config("options must be an object"));
+        }
+        let client_id = string_opt(&v, "clientId")?
+            .filter(|s| !s.trim().is_empty())
+            .ok_or_else(|| {
+                SessionError::config(
+                    "option 'clientId' is required (the connected app's consumer key)",
+                )
+            })?;
+        let client_secret = string_opt(&v, "clientSecret")?
+            .filter(|s| !s.is_empty())
+            .map(Secret::new);
+        let allow_insecure_loopback = bool_opt(&v, "allowInsecureLoopback")?.unwrap_or(false);
+        let login_raw =
+            string_opt(&v, "loginUrl")?.unwrap_or_else(|| "https://login.salesforce.com".into());
+        let login_url = check_login_url(&login_raw, allow_insecure_loopback)
+            .map_err(|why| SessionError::config(format!("option 'loginUrl' is refused: {why}")))?
+            .to_string();
+        let session_timeout_s =
+            number_opt(&v, "sessionTimeoutSeconds", 60.0, 86_400.0)?.unwrap_or(7200.0) as u64;
+        let refresh_margin_s =
+            number_opt(&v, "refreshMarginSeconds", 0.0, 86_400.0)?.unwrap_or(300.0) as u64;
+        let instance_id = string_opt(&v, "instanceId")?
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                SessionError::config("option 'instanceId' must be a non-empty string")
+            })?;
+        let key_prefix = string_opt(&v, "keyPrefix")?.unwrap_or_else(|| "sfs:".into());
+        let api_version = string_opt(&v, "apiVersion")?.unwrap_or_else(|| "62.0".into());
+        if !api_version
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(SessionError::config(
+                "option 'apiVersion' must look like 62.0",
+            ));
+        }
+        let refresh_attempts = number_opt(&v, "refreshAttempts", 1.0, 10.0)?.unwrap_or(3.0) as u32;
+        let refresh_backoff_ms =
+            number_opt(&v, "refreshBackoffMs", 0.0, 60_000.0)?.unwrap_or(200.0) as u64;
+        let (mut spike_window_ms, mut spike_threshold) = (60_000u64, 10usize);
+        if let Some(spike) = v.get("spike").filter(|s| !s.is_null()) {
+            if !spike.is_object() {
+                return Err(SessionError::config(
+                    "option 'spike' must be an object { windowSeconds, threshold }",
+                ));
+            }
+            if let Some(w) = number_opt(spike, "windowSeconds", 1.0, 86_400.0)? {
+                spike_window_ms = (w * 1000.0) as u64;
+            }
+            if let Some(t) = number_opt(spike, "threshold", 1.0, 1_000_000.0)? {
+                spike_threshold = t as usize;
+            }
+        }
+        let webhook = match v.get("webhook") {
+            None | Some(Value::Null) => None,
+            Some(w) if w.is_object() => {
+                let url = string_opt(w, "url")?
+                    .ok_or_else(|| SessionError::config("option 'webhook.url' is required"))?;
+                let parsed = crate::origin::parse_url(&url).map_err(|why| {
+                    SessionError::config(format!("option 'webhook.url' is refused: {why}"))
+                })?;
+                let loopback = crate::origin::classify_host(&parsed.origin.host)
+                    == crate::origin::HostKind::Loopback;
+                if parsed.origin.scheme != crate::origin::Scheme::Https
+                    && !(loopback && allow_insecure_loopback)
+                {
+                    return Err(SessionError::config("option 'webhook.url' must be https"));
+                }
+                let secret = string_opt(w, "secret")?
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| SessionError::config("option 'webhook.secret' is required"))?;
+                Some(Webhook {
+                    url,
+                    secret: Secret::new(secret),
+                })
+            }
+            Some(_) => {
+                return Err(SessionError::config(
+                    "option 'webhook' must be an object { url, secret }",
+                ))
+            }
+        };
+        let introspect = bool_opt(&v, "introspect")?.unwrap_or(true) && client_secret.is_some();
+        Ok(Config {
+            client_id,
+            client_secret,
+            login_url,
+            session_timeout_s,
+            refresh_margin_s,
+            instance_id,
+            allow_insecure_loopback,
+            key_prefix,
+            api_version,
+            refresh_attempts,
+            refresh_backoff_ms,
+            spike_window_ms,
+            spike_threshold,
+            webhook,
+            introspect,
+        })
+    }
+
+    /// The store key of a connection's shared record.
+    pub fn connection_key(&self, connection_id: &str) -> String {
+        format!("{}conn:{connection_id}", self.key_prefix)
+    }
+
+    /// The store key of this instance's own access token (IP-locked orgs).
+    pub fn local_token_key(&self, connection_id: &str) -> String {
+        format!(
+            "{}conn:{connection_id}:instance:{}",
+            self.key_prefix, self.instance_id
+        )
+    }
+
+    /// The store key of an org's read-only state.
+    pub fn read_only_key(&self, org_id: &str) -> String {
+        format!("{}org:{org_id}:read_only", self.key_prefix)
+    }
+
+    /// The token endpoint.
+    pub fn token_url(&self) -> String {
+        format!("{}/services/oauth2/token", self.login_url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply() {
+        let c = Config::from_json(r#"{"clientId":"abc","instanceId":"w1"}"#).unwrap();
+        assert_eq!(c.login_url, "https://login.salesforce.com");
+        assert_eq!(c.session_timeout_s, 7200);
+        assert_eq!(c.refresh_margin_s, 300);
+        assert!(!c.introspect);
+        assert_eq!(c.connection_key("acme"), "sfs:conn:acme");
+    }
+
+    #[test]
+    fn bad_options_name_the_option() {
+        for (json, word) in [
+            (r#"{"instanceId":"w"}"#, "clientId"),
+            (
+                r#"{"clientId":"a","instanceId":"w","loginUrl":"http://login.salesforce.com"}"#,
+                "loginUrl",
+            ),
+            (
+                r#"{"clientId":"a","instanceId":"w","sessionTimeoutSeconds":"2h"}"#,
+                "sessionTimeoutSeconds",
+            ),
+            (
+                r#"{"clientId":"a","instanceId":"w","loginUrl":"http://127.0.0.1:1"}"#,
+                "loopback",
+            ),
+            (
+                r#"{"clientId":"a","instanceId":"w","webhook":{"url":"https://x.example"}}"#,
+                "webhook.secret",
+            ),
+        ] {
+            let e = Config::from_json(json).unwrap_err();
+            assert_eq!(e.code, crate::error::ErrorCode::InvalidConfig);
+            assert!(e.message.contains(word), "{json}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn debug_hides_the_client_secret() {
+        let c = Config::from_json(
+            r#"{"clientId":"a","instanceId":"w","clientSecret":"shh-very-secret"}"#,
+        )
+        .unwrap();
+        assert!(!format!("{c:?}").contains("shh-very-secret"));
+        assert!(c.introspect);
+    }
+}

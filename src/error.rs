@@ -1,0 +1,246 @@
+//! The one error type of the library. Every failure maps to a stable `code`, the
+//! evidence that led to it and one sentence a person can act on.
+
+use serde::Serialize;
+use std::fmt;
+
+/// Stable error codes, shared with JavaScript as strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The session is over and there is no way to refresh it.
+    SessionExpired,
+    /// The request would send the token somewhere other than the connection's instance.
+    WrongInstanceUrl,
+    /// The org locks sessions to the IP address that created them.
+    IpLocked,
+    /// API Access Control blocks this connected app.
+    ApiClientControl,
+    /// The refresh token was revoked: a person must authorize again.
+    SessionRevoked,
+    /// The org is read-only (maintenance or read-only test mode).
+    OrgReadOnly,
+    /// The token endpoint kept failing transiently.
+    RefreshFailed,
+    /// The org's API request limit or the login rate limit was hit.
+    RateLimited,
+    /// The REST API is not enabled for the org.
+    ApiDisabled,
+    /// No connection with that id is stored.
+    UnknownConnection,
+    /// The token response was not one Salesforce would send.
+    InvalidTokenResponse,
+    /// The options or arguments are wrong.
+    InvalidConfig,
+    /// The host's store failed.
+    StoreFailed,
+}
+
+impl ErrorCode {
+    /// The code as JavaScript sees it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::SessionExpired => "SESSION_EXPIRED",
+            ErrorCode::WrongInstanceUrl => "WRONG_INSTANCE_URL",
+            ErrorCode::IpLocked => "IP_LOCKED",
+            ErrorCode::ApiClientControl => "API_CLIENT_CONTROL",
+            ErrorCode::SessionRevoked => "SESSION_REVOKED",
+            ErrorCode::OrgReadOnly => "ORG_READ_ONLY",
+            ErrorCode::RefreshFailed => "REFRESH_FAILED",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::ApiDisabled => "API_DISABLED",
+            ErrorCode::UnknownConnection => "UNKNOWN_CONNECTION",
+            ErrorCode::InvalidTokenResponse => "INVALID_TOKEN_RESPONSE",
+            ErrorCode::InvalidConfig => "INVALID_CONFIG",
+            ErrorCode::StoreFailed => "STORE_FAILED",
+        }
+    }
+
+    /// The default fix for the code: one sentence a person can act on.
+    pub fn default_fix(self) -> &'static str {
+        match self {
+            ErrorCode::SessionExpired => "The session timed out and the connection has no refresh token: run the OAuth flow again with the refresh_token (or offline_access) scope, or configure a JWT bearer flow.",
+            ErrorCode::WrongInstanceUrl => "Send API calls only to the instance_url from the latest token response (pass a path such as /services/data/v62.0/... and let the library resolve it).",
+            ErrorCode::IpLocked => "In Setup > Session Settings, turn off 'Lock sessions to the IP address from which they originated', or give every worker one stable egress IP.",
+            ErrorCode::ApiClientControl => "An admin must install the connected app in the org (Setup > Connected Apps OAuth Usage > Install) or grant the user 'Use Any API Client' under API Access Control.",
+            ErrorCode::SessionRevoked => "The user must authorize the app again; then pass the new token response to connect().",
+            ErrorCode::OrgReadOnly => "The org is in maintenance or read-only mode: hold writes for this org and retry them after maintenance; reads keep working.",
+            ErrorCode::RefreshFailed => "Salesforce's token endpoint is unavailable: retry later; the stored credential was kept.",
+            ErrorCode::RateLimited => "Wait for the org's API or login limit to reset (see Setup > Company Information or the Sforce-Limit-Info header), or spread the calls out.",
+            ErrorCode::ApiDisabled => "Enable the API for the org's edition and give the user the 'API Enabled' permission.",
+            ErrorCode::UnknownConnection => "Call connect(connectionId, tokenResponse) before using the connection.",
+            ErrorCode::InvalidTokenResponse => "Pass the JSON body of a successful Salesforce token response (with access_token, instance_url, id and issued_at).",
+            ErrorCode::InvalidConfig => "Correct the option or argument named in the evidence.",
+            ErrorCode::StoreFailed => "Check the store passed in the options (it must provide get, put and delete returning promises) and its backend.",
+        }
+    }
+
+    /// Whether trying the same thing again later can succeed without anyone changing anything.
+    pub fn default_retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::RefreshFailed
+                | ErrorCode::RateLimited
+                | ErrorCode::StoreFailed
+                | ErrorCode::OrgReadOnly
+        )
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An unrecoverable failure, with what was seen and how to fix it. Never holds a secret.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionError {
+    /// The stable code.
+    pub code: ErrorCode,
+    /// A one-line summary.
+    pub message: String,
+    /// The connection it concerns, when known.
+    pub connection_id: Option<String>,
+    /// The org it concerns, when known.
+    pub org_id: Option<String>,
+    /// The HTTP status that triggered it, if any.
+    pub status: Option<u16>,
+    /// Whether trying again later can succeed unchanged.
+    pub retryable: bool,
+    /// Whether a person must authorize again.
+    pub reauth_required: bool,
+    /// Short statements of what was observed.
+    pub evidence: Vec<String>,
+    /// One sentence a person can act on.
+    pub fix: String,
+}
+
+impl SessionError {
+    /// An error with the code's defaults.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        SessionError {
+            code,
+            message: message.into(),
+            connection_id: None,
+            org_id: None,
+            status: None,
+            retryable: code.default_retryable(),
+            reauth_required: code == ErrorCode::SessionRevoked,
+            evidence: Vec::new(),
+            fix: code.default_fix().to_string(),
+        }
+    }
+
+    /// Adds one piece of evidence.
+    pub fn evidence(mut self, line: impl Into<String>) -> Self {
+        self.evidence.push(line.into());
+        self
+    }
+
+    /// Adds several pieces of evidence.
+    pub fn with_evidence<I: IntoIterator<Item = String>>(mut self, lines: I) -> Self {
+        self.evidence.extend(lines);
+        self
+    }
+
+    /// Sets the HTTP status.
+    pub fn status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Replaces the fix sentence.
+    pub fn fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = fix.into();
+        self
+    }
+
+    /// Overrides whether the failure is retryable.
+    pub fn retryable(mut self, retryable: bool) -> Self {
+        self.retryable = retryable;
+        self
+    }
+
+    /// Names the connection and org, when not already named.
+    pub fn about(mut self, connection_id: &str, org_id: Option<&str>) -> Self {
+        if self.connection_id.is_none() {
+            self.connection_id = Some(connection_id.to_string());
+        }
+        if self.org_id.is_none() {
+            self.org_id = org_id.map(str::to_string);
+        }
+        self
+    }
+
+    /// Shorthand for an `INVALID_CONFIG` error naming the bad option.
+    pub fn config(what: impl Into<String>) -> Self {
+        let what = what.into();
+        SessionError::new(
+            ErrorCode::InvalidConfig,
+            format!("Invalid configuration: {what}"),
+        )
+        .evidence(what)
+    }
+
+    /// Shorthand for a `STORE_FAILED` error.
+    pub fn store(operation: &str, key_hint: &str, detail: &str) -> Self {
+        SessionError::new(
+            ErrorCode::StoreFailed,
+            format!("The store failed during {operation}"),
+        )
+        .evidence(format!(
+            "store.{operation}({key_hint}) failed: {}",
+            clip(detail, 200)
+        ))
+    }
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for SessionError {}
+
+/// Shortens text quoted as evidence, on a character boundary.
+pub fn clip(text: &str, max_chars: usize) -> String {
+    let trimmed = text.trim();
+    if trimmed.chars().count() <= max_chars {
+        return trimmed.to_string();
+    }
+    let mut out: String = trimmed.chars().take(max_chars).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_serialize_as_their_stable_names() {
+        assert_eq!(
+            serde_json::to_string(&ErrorCode::ApiClientControl).unwrap(),
+            "\"API_CLIENT_CONTROL\""
+        );
+        assert_eq!(ErrorCode::WrongInstanceUrl.as_str(), "WRONG_INSTANCE_URL");
+    }
+
+    #[test]
+    fn revoked_requires_reauth_and_is_not_retryable() {
+        let e = SessionError::new(ErrorCode::SessionRevoked, "revoked");
+        assert!(e.reauth_required);
+        assert!(!e.retryable);
+        assert!(!e.fix.is_empty());
+    }
+
+    #[test]
+    fn clip_shortens_long_evidence_on_char_boundaries() {
+        assert_eq!(clip("  héllo  ", 10), "héllo");
+        assert_eq!(clip("ééééé", 2), "éé…");
+    }
+}

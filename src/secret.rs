@@ -1,0 +1,58 @@
+//! Secrets as types: access tokens, refresh tokens and client secrets can be stored
+//! and sent, but never printed. `Debug` and `Display` say `[redacted]`.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A string that must never appear in a log line, an event or an error message.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The raw value, for the one place that needs it: a request to Salesforce or the store.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// True when no value was given.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_display_never_show_the_value() {
+        let s = Secret::new("00Dx!supersecret");
+        assert_eq!(format!("{s:?}"), "[redacted]");
+        assert_eq!(format!("{s}"), "[redacted]");
+        assert_eq!(s.expose(), "00Dx!supersecret");
+    }
+
+    #[test]
+    fn serializes_transparently_for_the_store() {
+        let s = Secret::new("abc");
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"abc\"");
+    }
+}

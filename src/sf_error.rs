@@ -1,0 +1,221 @@
+//! Salesforce error bodies in all their shapes (SALESFORCE.md §2–3): REST JSON
+//! arrays, XML `<Errors>`, SOAP faults, Bulk API exceptions, OAuth errors, and the
+//! HTML pages that come back during incidents.
+
+use serde::Deserialize;
+
+/// One error as Salesforce reported it, normalised to REST's `errorCode` names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    /// e.g. `INVALID_SESSION_ID`.
+    pub code: String,
+    /// The human message, possibly empty.
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonError {
+    error_code: Option<String>,
+    message: Option<String>,
+    exception_code: Option<String>,
+    exception_message: Option<String>,
+}
+
+fn normalise_code(code: &str) -> String {
+    let code = code.trim();
+    let code = code.rsplit_once(':').map_or(code, |(_, c)| c);
+    match code {
+        "InvalidSessionId" => "INVALID_SESSION_ID".to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn from_json(e: JsonError) -> Option<ApiError> {
+    let code = e.error_code.or(e.exception_code)?;
+    Some(ApiError {
+        code: normalise_code(&code),
+        message: e.message.or(e.exception_message).unwrap_or_default(),
+    })
+}
+
+/// The text of the first element named `local` (any namespace prefix), if any.
+fn xml_text(body: &str, local: &str) -> Option<String> {
+    let mut from = 0;
+    while let Some(found) = body[from..].find(local) {
+        let at = from + found;
+        from = at + local.len();
+        let before = &body[..at];
+        let opens = before.ends_with('<')
+            || (before.rfind('<').is_some_and(|lt| {
+                let prefix = &before[lt + 1..];
+                !prefix.starts_with('/')
+                    && prefix.ends_with(':')
+                    && prefix[..prefix.len() - 1]
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric())
+            }));
+        if !opens || !body[from..].starts_with('>') {
+            continue;
+        }
+        let text_start = from + 1;
+        let text_end = body[text_start..]
+            .find('<')
+            .map_or(body.len(), |e| text_start + e);
+        return Some(xml_unescape(body[text_start..text_end].trim()));
+    }
+    None
+}
+
+fn xml_unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+/// Parses an error body; `None` for HTML pages, empty bodies and anything unrecognised.
+pub fn parse_api_error(body: &str) -> Option<ApiError> {
+    let text = body.trim_start_matches('\u{feff}').trim();
+    match text.as_bytes().first()? {
+        b'[' => serde_json::from_str::<Vec<JsonError>>(text)
+            .ok()?
+            .into_iter()
+            .find_map(from_json),
+        b'{' => serde_json::from_str::<JsonError>(text)
+            .ok()
+            .and_then(from_json),
+        b'<' => {
+            if let Some(code) = xml_text(text, "errorCode") {
+                return Some(ApiError {
+                    code: normalise_code(&code),
+                    message: xml_text(text, "message").unwrap_or_default(),
+                });
+            }
+            if let Some(code) = xml_text(text, "faultcode") {
+                return Some(ApiError {
+                    code: normalise_code(&code),
+                    message: xml_text(text, "faultstring").unwrap_or_default(),
+                });
+            }
+            if let Some(code) = xml_text(text, "exceptionCode") {
+                return Some(ApiError {
+                    code: normalise_code(&code),
+                    message: xml_text(text, "exceptionMessage").unwrap_or_default(),
+                });
+            }
+            None
+        }
+        _ if text == "Bad_OAuth_Token" => Some(ApiError {
+            code: "Bad_OAuth_Token".into(),
+            message: String::new(),
+        }),
+        _ => None,
+    }
+}
+
+/// An OAuth error from the token, revoke or introspection endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OAuthError {
+    /// `error`, e.g. `invalid_grant`.
+    pub error: String,
+    /// `error_description`, verbatim.
+    pub description: String,
+}
+
+#[derive(Deserialize)]
+struct RawOAuthError {
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// Parses `{"error": …, "error_description": …}`; `None` for anything else.
+pub fn parse_oauth_error(body: &str) -> Option<OAuthError> {
+    let raw: RawOAuthError = serde_json::from_str(body.trim()).ok()?;
+    Some(OAuthError {
+        error: raw.error?,
+        description: raw.error_description.unwrap_or_default(),
+    })
+}
+
+/// True when a body looks like an HTML page rather than an API answer.
+pub fn looks_like_html(body: &str) -> bool {
+    let head: String = body
+        .trim_start()
+        .chars()
+        .take(64)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    head.starts_with("<!doctype html")
+        || head.starts_with("<html")
+        || head.starts_with("<head")
+        || head.starts_with("<body")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rest_json_array() {
+        let e = parse_api_error(
+            r#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            e,
+            ApiError {
+                code: "INVALID_SESSION_ID".into(),
+                message: "Session expired or invalid".into()
+            }
+        );
+    }
+
+    #[test]
+    fn rest_xml() {
+        let e = parse_api_error("<?xml version=\"1.0\"?><Errors><Error><errorCode>REQUEST_LIMIT_EXCEEDED</errorCode><message>TotalRequests Limit exceeded.</message></Error></Errors>").unwrap();
+        assert_eq!(e.code, "REQUEST_LIMIT_EXCEEDED");
+        assert_eq!(e.message, "TotalRequests Limit exceeded.");
+    }
+
+    #[test]
+    fn soap_fault() {
+        let body = r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:sf="urn:fault.partner.soap.sforce.com"><soapenv:Body><soapenv:Fault><faultcode>sf:INVALID_SESSION_ID</faultcode><faultstring>INVALID_SESSION_ID: Invalid Session ID found in SessionHeader: Illegal Session</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>"#;
+        let e = parse_api_error(body).unwrap();
+        assert_eq!(e.code, "INVALID_SESSION_ID");
+        assert!(e.message.contains("Illegal Session"));
+    }
+
+    #[test]
+    fn bulk_shapes() {
+        let xml = r#"<?xml version="1.0"?><error xmlns="http://www.force.com/2009/06/asyncapi/dataload"><exceptionCode>InvalidSessionId</exceptionCode><exceptionMessage>Invalid session id</exceptionMessage></error>"#;
+        assert_eq!(parse_api_error(xml).unwrap().code, "INVALID_SESSION_ID");
+        let json =
+            r#"{"exceptionCode":"InvalidSessionId","exceptionMessage":"Invalid session id"}"#;
+        assert_eq!(parse_api_error(json).unwrap().message, "Invalid session id");
+    }
+
+    #[test]
+    fn html_and_garbage_are_not_errors() {
+        assert_eq!(
+            parse_api_error("<!DOCTYPE html><html><body>Service Unavailable</body></html>"),
+            None
+        );
+        assert_eq!(parse_api_error(""), None);
+        assert_eq!(parse_api_error("[1,2"), None);
+        assert!(looks_like_html("  <HTML><p>down</p>"));
+        assert!(!looks_like_html("[{}]"));
+    }
+
+    #[test]
+    fn oauth_errors_keep_the_description_verbatim() {
+        let e = parse_oauth_error(
+            r#"{"error":"invalid_grant","error_description":"expired access/refresh token"}"#,
+        )
+        .unwrap();
+        assert_eq!(e.error, "invalid_grant");
+        assert_eq!(e.description, "expired access/refresh token");
+        assert_eq!(parse_oauth_error("<html>"), None);
+    }
+}
