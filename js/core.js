@@ -1,7 +1,251 @@
-// Placeholder core; replaced by the SessionManager wrapper.
-import * as wasm from './salesforce_session.js';
-let installed = false;
+// The public JavaScript interface. It normalises what callers pass (paths, URLs,
+// Requests, bodies that can only be read once), hands plain data to the wasm engine,
+// and turns the engine's error records into SalesforceSessionError. No session
+// decision is made here.
+
+import { WasmSessions } from './salesforce_session.js';
+import { SalesforceSessionError, ErrorCodes, sessionError, fromWasm } from './errors.js';
+import { MemoryStore } from './stores/memory.js';
+
+export { SalesforceSessionError, ErrorCodes, MemoryStore };
+
+let wasmReady = false;
 let lazyInit = null;
-export function installWasm() { installed = true; }
-export function setLazyInit(fn) { lazyInit = fn; }
-export function version() { return wasm.version(); }
+
+/** Called by each runtime entry once the wasm module is instantiated. */
+export function installWasm() {
+  wasmReady = true;
+}
+
+/** Lets the browser entry load the wasm on first use. */
+export function setLazyInit(init) {
+  lazyInit = init;
+}
+
+const PLAIN_OPTIONS = [
+  'clientId', 'clientSecret', 'loginUrl', 'sessionTimeoutSeconds', 'refreshMarginSeconds', 'instanceId',
+  'allowInsecureLoopback', 'keyPrefix', 'apiVersion', 'refreshAttempts', 'refreshBackoffMs', 'spike', 'webhook', 'introspect',
+];
+
+// Request fields that travel with a call besides method, headers and body.
+const REQUEST_FIELDS = ['signal', 'cache', 'credentials', 'mode', 'keepalive', 'integrity', 'referrer', 'referrerPolicy', 'priority'];
+
+const EMPTY_INIT = Object.freeze({});
+
+function randomInstanceId() {
+  const uuid = globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+  return `instance-${uuid.slice(0, 13)}`;
+}
+
+function isRequest(input) {
+  return typeof input === 'object' && input !== null && typeof input.url === 'string' && typeof input.method === 'string' && 'headers' in input;
+}
+
+function isReadableStream(body) {
+  return typeof body === 'object' && body !== null && typeof body.getReader === 'function';
+}
+
+function checkId(connectionId) {
+  if (typeof connectionId !== 'string' || connectionId.length === 0) {
+    throw sessionError(ErrorCodes.INVALID_CONFIG, 'connectionId must be a non-empty string', ['connectionId is ' + (typeof connectionId === 'string' ? 'empty' : typeof connectionId)]);
+  }
+}
+
+function checkFunction(options, name) {
+  if (options[name] !== undefined && typeof options[name] !== 'function') {
+    throw sessionError(ErrorCodes.INVALID_CONFIG, `Invalid configuration: option '${name}' must be a function`, [`option '${name}' must be a function`]);
+  }
+}
+
+/** Absolute URLs are canonicalised by the platform's URL parser, exactly as fetch will read them. */
+function canonicalTarget(input) {
+  const delim = input.search(/[/?#]/);
+  const head = delim === -1 ? input : input.slice(0, delim);
+  if (!head.includes(':')) return input;
+  try {
+    return new URL(input).href;
+  } catch {
+    return input;
+  }
+}
+
+/** A body sent twice (once, then again after a refresh) must be readable twice. */
+async function replayableBody(body) {
+  if (isReadableStream(body)) return new Response(body).arrayBuffer();
+  return body;
+}
+
+function plainInit(init, method) {
+  const out = { ...init, method };
+  delete out.duplex;
+  return out;
+}
+
+export class SessionManager {
+  #engine = null;
+  #pending = null;
+  #args;
+
+  /**
+   * @param {import('./index.d.ts').SessionManagerOptions} options
+   */
+  constructor(options) {
+    if (typeof options !== 'object' || options === null) {
+      throw sessionError(ErrorCodes.INVALID_CONFIG, 'Invalid configuration: options must be an object', ['options must be an object']);
+    }
+    checkFunction(options, 'fetch');
+    checkFunction(options, 'now');
+    checkFunction(options, 'onEvent');
+    const plain = {};
+    for (const name of PLAIN_OPTIONS) if (options[name] !== undefined) plain[name] = options[name];
+    plain.instanceId ??= randomInstanceId();
+    let optionsJson;
+    try {
+      optionsJson = JSON.stringify(plain);
+    } catch {
+      throw sessionError(ErrorCodes.INVALID_CONFIG, 'Invalid configuration: options must be plain data', ['options could not be serialised']);
+    }
+    const store = options.store ?? new MemoryStore();
+    if (typeof store !== 'object' && typeof store !== 'function') {
+      throw sessionError(ErrorCodes.INVALID_CONFIG, "Invalid configuration: option 'store' must be an object with get, put and delete", ["option 'store' must be an object"]);
+    }
+    const fetchFn = options.fetch ?? globalThis.fetch?.bind(globalThis);
+    if (typeof fetchFn !== 'function') {
+      throw sessionError(ErrorCodes.INVALID_CONFIG, "Invalid configuration: no fetch: pass option 'fetch'", ["option 'fetch' is missing and the runtime has no global fetch"]);
+    }
+    const onEvent = options.onEvent ? (event) => options.onEvent(event) : undefined;
+    this.#args = [optionsJson, fetchFn, store, options.now, onEvent];
+    this.instanceId = plain.instanceId;
+    if (wasmReady) this.#engine = this.#build();
+  }
+
+  #build() {
+    try {
+      return new WasmSessions(...this.#args);
+    } catch (thrown) {
+      throw fromWasm(thrown);
+    }
+  }
+
+  /** The engine, loading the wasm first where the runtime loads it lazily. */
+  async #lazyEngine() {
+    if (this.#engine) return this.#engine;
+    if (!wasmReady) {
+      if (!lazyInit) throw new Error('salesforce-session: the wasm module is not initialised');
+      this.#pending ??= lazyInit();
+      await this.#pending;
+    }
+    this.#engine ??= this.#build();
+    return this.#engine;
+  }
+
+  async #call(method, ...args) {
+    const engine = this.#engine ?? (await this.#lazyEngine());
+    try {
+      return await engine[method](...args);
+    } catch (thrown) {
+      throw fromWasm(thrown);
+    }
+  }
+
+  /**
+   * Stores the result of any OAuth flow: the token endpoint's JSON, parsed or as a string.
+   * @returns {Promise<import('./index.d.ts').ConnectionInfo>}
+   */
+  async connect(connectionId, tokenResponse) {
+    checkId(connectionId);
+    let json = tokenResponse;
+    if (typeof tokenResponse !== 'string') {
+      if (typeof tokenResponse !== 'object' || tokenResponse === null) {
+        throw sessionError(ErrorCodes.INVALID_TOKEN_RESPONSE, 'Invalid token response: pass the token endpoint JSON (an object or a string)', ['the token response is ' + (tokenResponse === null ? 'null' : typeof tokenResponse)], { connectionId });
+      }
+      try {
+        json = JSON.stringify(tokenResponse);
+      } catch {
+        throw sessionError(ErrorCodes.INVALID_TOKEN_RESPONSE, 'Invalid token response: it cannot be serialised as JSON', ['the token response is not plain JSON data'], { connectionId });
+      }
+    }
+    return this.#call('connect', connectionId, json);
+  }
+
+  /**
+   * Like fetch, for one connection: paths resolve against its instance_url.
+   * @returns {Promise<Response>}
+   */
+  fetch(connectionId, input, init) {
+    const engine = this.#engine;
+    // The common case stays synchronous up to the engine: a path or URL string and a replayable body.
+    if (engine && typeof connectionId === 'string' && connectionId && typeof input === 'string' && !isReadableStream(init?.body)) {
+      const method = init?.method ? String(init.method).toUpperCase() : 'GET';
+      const request = init ? plainInit(init, method) : EMPTY_INIT;
+      return engine.fetch(connectionId, canonicalTarget(input), method, request).catch(rethrow);
+    }
+    return this.#slowFetch(connectionId, input, init);
+  }
+
+  async #slowFetch(connectionId, input, init) {
+    checkId(connectionId);
+    let target;
+    let request;
+    if (typeof input === 'string' || input instanceof URL) {
+      target = canonicalTarget(String(input));
+      const method = init?.method ? String(init.method).toUpperCase() : 'GET';
+      request = plainInit(init ?? {}, method);
+      request.body = await replayableBody(request.body);
+    } else if (isRequest(input)) {
+      target = input.url;
+      const method = String(init?.method ?? input.method).toUpperCase();
+      request = { method, headers: init?.headers ?? input.headers };
+      for (const field of REQUEST_FIELDS) {
+        const value = init?.[field] ?? input[field];
+        if (value !== undefined) request[field] = value;
+      }
+      if (init?.body !== undefined) request.body = await replayableBody(init.body);
+      else if (method !== 'GET' && method !== 'HEAD' && input.body) request.body = await input.clone().arrayBuffer();
+    } else {
+      throw sessionError(ErrorCodes.INVALID_CONFIG, 'fetch input must be a path, a URL or a Request', ['input is ' + (input === null ? 'null' : typeof input)], { connectionId });
+    }
+    return this.#call('fetch', connectionId, target, request.method, request);
+  }
+
+  /** A handle bound to one connection: `{ fetch(input, init) }`. */
+  connection(connectionId) {
+    checkId(connectionId);
+    return {
+      connectionId,
+      fetch: (input, init) => this.fetch(connectionId, input, init),
+      info: () => this.info(connectionId),
+      refresh: () => this.refresh(connectionId),
+      diagnose: () => this.diagnose(connectionId),
+      disconnect: (options) => this.disconnect(connectionId, options),
+    };
+  }
+
+  /** @returns {Promise<import('./index.d.ts').ConnectionInfo>} */
+  async info(connectionId) {
+    checkId(connectionId);
+    return this.#call('info', connectionId);
+  }
+
+  /** Forces a refresh now. @returns {Promise<import('./index.d.ts').ConnectionInfo>} */
+  async refresh(connectionId) {
+    checkId(connectionId);
+    return this.#call('refresh', connectionId);
+  }
+
+  /** Runs the checks and names the root cause. @returns {Promise<import('./index.d.ts').Diagnosis>} */
+  async diagnose(connectionId) {
+    checkId(connectionId);
+    return this.#call('diagnose', connectionId);
+  }
+
+  /** Forgets a connection; with `{ revoke: true }` revokes its tokens at Salesforce first. */
+  async disconnect(connectionId, options = {}) {
+    checkId(connectionId);
+    return this.#call('disconnect', connectionId, Boolean(options?.revoke));
+  }
+}
+
+function rethrow(thrown) {
+  throw fromWasm(thrown);
+}

@@ -1,0 +1,188 @@
+// Types of the public interface. Hand-written: they are the contract.
+
+export type ErrorCode =
+  | 'SESSION_EXPIRED'
+  | 'WRONG_INSTANCE_URL'
+  | 'IP_LOCKED'
+  | 'API_CLIENT_CONTROL'
+  | 'SESSION_REVOKED'
+  | 'ORG_READ_ONLY'
+  | 'REFRESH_FAILED'
+  | 'RATE_LIMITED'
+  | 'API_DISABLED'
+  | 'UNKNOWN_CONNECTION'
+  | 'INVALID_TOKEN_RESPONSE'
+  | 'INVALID_CONFIG'
+  | 'STORE_FAILED';
+
+export declare const ErrorCodes: { readonly [K in ErrorCode]: K };
+
+/** Any KV store: a Cloudflare KV namespace can be passed as it is. */
+export interface KVStore {
+  get(key: string): Promise<string | null>;
+  put(key: string, value: string, options?: { expirationTtl?: number; expiration?: number }): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+export interface BaseEvent {
+  type: string;
+  connectionId: string;
+  orgId: string;
+  userId: string;
+  /** Epoch ms, from the configured clock. */
+  at: number;
+}
+
+export interface RequestEvent extends BaseEvent {
+  type: 'request';
+  method: string;
+  /** Path without query string. */
+  path: string;
+  status: number;
+  durationMs: number;
+  attempt: number;
+}
+
+export interface RefreshEvent extends BaseEvent {
+  type: 'refresh';
+  reason: 'proactive' | 'invalid_session' | 'forced' | 'diagnose';
+  durationMs: number;
+  rotated: boolean;
+  attempt: number;
+  instanceUrl: string;
+  perInstanceToken: boolean;
+}
+
+export interface DiagnosisEvent extends BaseEvent, Diagnosis {
+  type: 'diagnosis';
+}
+
+export interface SpikeEvent extends BaseEvent {
+  type: 'invalid_session_spike';
+  count: number;
+  windowSeconds: number;
+  threshold: number;
+  likelyCauses: ErrorCode[];
+}
+
+export type SessionEvent =
+  | RequestEvent
+  | RefreshEvent
+  | DiagnosisEvent
+  | SpikeEvent
+  | (BaseEvent & { type: 'refresh_failed'; reason: string; code: ErrorCode; evidence: string[]; durationMs?: number })
+  | (BaseEvent & { type: 'reauth_required'; reason: string; description: string; stored: boolean })
+  | (BaseEvent & { type: 'org_read_only'; nextProbeAt: number })
+  | (BaseEvent & { type: 'org_writable'; readOnlyForMs: number })
+  | (BaseEvent & { type: 'connected'; instanceUrl: string })
+  | (BaseEvent & { type: 'disconnected'; revoked: boolean })
+  | (BaseEvent & { type: 'introspection'; active: boolean; expiresAt: number | null })
+  | (BaseEvent & { type: 'webhook_failed'; detail: string });
+
+export interface SessionManagerOptions {
+  /** The connected app's consumer key. */
+  clientId: string;
+  /** The consumer secret (confidential clients); enables introspection. */
+  clientSecret?: string;
+  /** Default https://login.salesforce.com; test.salesforce.com or a My Domain. */
+  loginUrl?: string;
+  /** Default: a new MemoryStore. */
+  store?: KVStore;
+  /** Default: globalThis.fetch. */
+  fetch?: (input: string, init?: RequestInit) => Promise<Response>;
+  /** The org's session timeout; default 7200. */
+  sessionTimeoutSeconds?: number;
+  /** Refresh this long before the expected expiry; default 300. */
+  refreshMarginSeconds?: number;
+  /** Recorded as `mintedBy`; default random per manager. */
+  instanceId?: string;
+  /** Clock in epoch ms, for tests. */
+  now?: () => number;
+  /** Lets http://127.0.0.1 / localhost serve as login and instance hosts (tests, emulators). */
+  allowInsecureLoopback?: boolean;
+  onEvent?: (event: SessionEvent) => void;
+  /** POSTed when a connection needs re-authorization, signed with HMAC-SHA256 (header x-salesforce-session-signature: sha256=<hex>). */
+  webhook?: { url: string; secret: string };
+  /** INVALID_SESSION_ID spike detector; default 10 in 60 s per org. */
+  spike?: { windowSeconds?: number; threshold?: number };
+  /** Prefix of every store key; default "sfs:". */
+  keyPrefix?: string;
+  /** REST API version used by the doctor's probes; default "62.0". */
+  apiVersion?: string;
+  /** Token requests per refresh on transient failures; default 3. */
+  refreshAttempts?: number;
+  /** First backoff between token requests, doubled each time; default 200. */
+  refreshBackoffMs?: number;
+  /** Ask the introspection endpoint for the real expiry when a client secret is set; default true. */
+  introspect?: boolean;
+}
+
+export interface ConnectionInfo {
+  connectionId: string;
+  orgId: string;
+  userId: string;
+  instanceUrl: string;
+  issuedAt: number;
+  expiresAt: number;
+  status: 'active' | 'reauth_required' | 'read_only';
+  mintedBy: string;
+  hasRefreshToken: boolean;
+  ipLocked: boolean;
+  reauthReason?: string;
+}
+
+export interface Diagnosis {
+  cause: ErrorCode | 'OK';
+  confidence: 'high' | 'medium' | 'low';
+  evidence: string[];
+  fix: string;
+}
+
+export interface DiagnosisReport extends Diagnosis {
+  connectionId: string;
+  checks: { name: string; ok: boolean; detail: string }[];
+}
+
+export interface Connection {
+  connectionId: string;
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  info(): Promise<ConnectionInfo>;
+  refresh(): Promise<ConnectionInfo>;
+  diagnose(): Promise<DiagnosisReport>;
+  disconnect(options?: { revoke?: boolean }): Promise<void>;
+}
+
+export declare class SessionManager {
+  constructor(options: SessionManagerOptions);
+  readonly instanceId: string;
+  connect(connectionId: string, tokenResponse: object | string): Promise<ConnectionInfo>;
+  fetch(connectionId: string, input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  connection(connectionId: string): Connection;
+  info(connectionId: string): Promise<ConnectionInfo>;
+  refresh(connectionId: string): Promise<ConnectionInfo>;
+  diagnose(connectionId: string): Promise<DiagnosisReport>;
+  disconnect(connectionId: string, options?: { revoke?: boolean }): Promise<void>;
+}
+
+export declare class SalesforceSessionError extends Error {
+  readonly name: 'SalesforceSessionError';
+  readonly code: ErrorCode;
+  readonly connectionId: string | null;
+  readonly orgId: string | null;
+  readonly status: number | null;
+  readonly retryable: boolean;
+  readonly reauthRequired: boolean;
+  readonly evidence: string[];
+  readonly fix: string;
+}
+
+export declare class MemoryStore implements KVStore {
+  constructor(options?: { now?: () => number });
+  get(key: string): Promise<string | null>;
+  put(key: string, value: string, options?: { expirationTtl?: number; expiration?: number }): Promise<void>;
+  delete(key: string): Promise<void>;
+  readonly size: number;
+}
+
+/** Browser entry only: loads the wasm eagerly (otherwise it loads on first use). */
+export declare function init(input?: unknown): Promise<void>;
