@@ -59,11 +59,14 @@ fn string_opt(v: &Value, name: &str) -> Result<Option<String>, SessionError> {
     }
 }
 
-fn number_opt(v: &Value, name: &str, min: f64, max: f64) -> Result<Option<f64>, SessionError> {
+/// A whole-number option within bounds (integers keep float formatting out of the wasm).
+fn number_opt(v: &Value, name: &str, min: u64, max: u64) -> Result<Option<u64>, SessionError> {
     match v.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => match n.as_f64() {
-            Some(x) if x.is_finite() && x >= min && x <= max => Ok(Some(x)),
+            Some(x) if x.is_finite() && x >= min as f64 && x <= max as f64 => {
+                Ok(Some(x.round() as u64))
+            }
             _ => Err(SessionError::config(format!(
                 "option '{name}' must be a number from {min} to {max}"
             ))),
@@ -109,9 +112,8 @@ impl Config {
             .map_err(|why| SessionError::config(format!("option 'loginUrl' is refused: {why}")))?
             .to_string();
         let session_timeout_s =
-            number_opt(&v, "sessionTimeoutSeconds", 60.0, 86_400.0)?.unwrap_or(7200.0) as u64;
-        let refresh_margin_s =
-            number_opt(&v, "refreshMarginSeconds", 0.0, 86_400.0)?.unwrap_or(300.0) as u64;
+            number_opt(&v, "sessionTimeoutSeconds", 60, 86_400)?.unwrap_or(7200);
+        let refresh_margin_s = number_opt(&v, "refreshMarginSeconds", 0, 86_400)?.unwrap_or(300);
         let instance_id = string_opt(&v, "instanceId")?
             .filter(|s| !s.is_empty())
             .ok_or_else(|| {
@@ -127,9 +129,8 @@ impl Config {
                 "option 'apiVersion' must look like 62.0",
             ));
         }
-        let refresh_attempts = number_opt(&v, "refreshAttempts", 1.0, 10.0)?.unwrap_or(3.0) as u32;
-        let refresh_backoff_ms =
-            number_opt(&v, "refreshBackoffMs", 0.0, 60_000.0)?.unwrap_or(200.0) as u64;
+        let refresh_attempts = number_opt(&v, "refreshAttempts", 1, 10)?.unwrap_or(3) as u32;
+        let refresh_backoff_ms = number_opt(&v, "refreshBackoffMs", 0, 60_000)?.unwrap_or(200);
         let (mut spike_window_ms, mut spike_threshold) = (60_000u64, 10usize);
         if let Some(spike) = v.get("spike").filter(|s| !s.is_null()) {
             if !spike.is_object() {
@@ -137,10 +138,10 @@ impl Config {
                     "option 'spike' must be an object { windowSeconds, threshold }",
                 ));
             }
-            if let Some(w) = number_opt(spike, "windowSeconds", 1.0, 86_400.0)? {
-                spike_window_ms = (w * 1000.0) as u64;
+            if let Some(w) = number_opt(spike, "windowSeconds", 1, 86_400)? {
+                spike_window_ms = w * 1000;
             }
-            if let Some(t) = number_opt(spike, "threshold", 1.0, 1_000_000.0)? {
+            if let Some(t) = number_opt(spike, "threshold", 1, 1_000_000)? {
                 spike_threshold = t as usize;
             }
         }
