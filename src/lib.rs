@@ -23,4 +23,4 @@ pub mod token;
 pub mod webhook;
 
 #[cfg(target_arch = "wasm32")]
-mod wasm;
+pub mod wasm;
