@@ -80,11 +80,18 @@ wasm_size_budget() {
   fi
 }
 
-# Runs node --test over the given test files, from inside the scratch consumer.
+# Runs node --test over the given test files, from inside the scratch consumer. A hung suite is
+# stopped (with every process it started) rather than left to hold CI.
+node_suite_timeout_seconds="${NODE_SUITE_TIMEOUT_SECONDS:-300}"
 node_suite() {
   set -e
   cd "$CONSUMER_DIR"
-  node --test "$@"
+  local status=0
+  timeout --kill-after=10 "$node_suite_timeout_seconds" node --test "$@" || status=$?
+  if ((status == 124 || status == 137)); then
+    echo "node --test did not finish within ${node_suite_timeout_seconds}s (NODE_SUITE_TIMEOUT_SECONDS)" >&2
+  fi
+  return "$status"
 }
 
 # Every *.test.mjs in a tests/ folder, as paths relative to the consumer (empty when there are none).
