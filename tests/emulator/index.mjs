@@ -1,0 +1,223 @@
+// A Salesforce emulator: two real HTTP servers on loopback (a login host and an instance host)
+// that behave on the wire as /work/shared/SALESFORCE.md describes. Zero dependencies.
+//
+//   const emu = await startEmulator({ clientId: 'test-client' });
+//   const tokens = await emu.mintTokenResponse();
+//   await fetch(`${tokens.instance_url}/services/data/v62.0/limits`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+//   emu.policy.ipLock = true; emu.advance(3 * 3600 * 1000); emu.tokenRequests(); ...
+//   await emu.close();
+import http from 'node:http';
+import { OrgState } from './state.mjs';
+import { defaultPolicy } from './policy.mjs';
+import { normaliseAddress, readBody, send, parseAuthorization, htmlPage, restError } from './http.mjs';
+import { rest, EXPIRED_TOKEN } from './errors.mjs';
+import { tokenEndpoint, revokeEndpoint, introspectEndpoint, authorizeEndpoint, identityEndpoint, toPublicKey } from './oauth.mjs';
+import { dataApi } from './rest.mjs';
+import { soapApi, bulkApi } from './legacy.mjs';
+
+const TOKEN_PATH = '/services/oauth2/token';
+
+// A My Domain host serves the OAuth endpoints too, so both hosts answer them.
+const OAUTH_ROUTES = {
+  [TOKEN_PATH]: tokenEndpoint,
+  '/services/oauth2/revoke': revokeEndpoint,
+  '/services/oauth2/introspect': introspectEndpoint,
+  '/services/oauth2/authorize': authorizeEndpoint,
+};
+
+const isUnder = (path, prefix) => path === prefix || path.startsWith(`${prefix}/`);
+
+function commonRoute(ctx) {
+  const path = ctx.url.pathname.length > 1 ? ctx.url.pathname.replace(/\/+$/, '') : ctx.url.pathname;
+  if (Object.hasOwn(OAUTH_ROUTES, path)) return OAUTH_ROUTES[path](ctx);
+  if (isUnder(path, '/id')) return identityEndpoint(ctx);
+  return null;
+}
+
+function routeLogin(ctx) {
+  const common = commonRoute(ctx);
+  if (common) return common;
+  // Data calls on a login host: the client did not switch to the instance_url.
+  if (isUnder(ctx.url.pathname, '/services/data')) return rest.urlNotReset();
+  return htmlPage(404, 'Page Not Found');
+}
+
+function routeInstance(ctx) {
+  const common = commonRoute(ctx);
+  if (common) return common;
+  const path = ctx.url.pathname;
+  if (isUnder(path, '/services/data')) return dataApi(ctx);
+  if (isUnder(path, '/services/Soap')) return soapApi(ctx);
+  if (isUnder(path, '/services/async')) return bulkApi(ctx);
+  return htmlPage(404, 'Page Not Found');
+}
+
+export async function startEmulator(options = {}) {
+  const {
+    clientId = 'test-client',
+    clientSecret,
+    orgId = '00D000000000001AAA',
+    now,
+    loginPort = 0,
+    instancePort = 0,
+  } = options;
+  if (!/^00D[A-Za-z0-9]{15}$/.test(orgId)) throw new Error('emulator: orgId must be an 18-character 00D… id');
+  if (now !== undefined && typeof now !== 'function') throw new Error('emulator: now must be a function returning epoch ms');
+
+  let offset = 0;
+  const clock = now ?? (() => Date.now() + offset);
+  const policy = defaultPolicy();
+  const state = new OrgState({ orgId, clientId, clientSecret, clock, policy });
+  const log = [];
+
+  function handlerFor(host, router) {
+    return async (req, res) => {
+      const url = new URL(req.url, 'http://emulator.invalid');
+      const authorization = req.headers.authorization ?? null;
+      // The entry goes in on arrival (so the log is in arrival order) and is completed by `send`
+      // just before the response is written.
+      const entry = {
+        at: clock(),
+        host,
+        method: req.method,
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        remoteAddress: normaliseAddress(req.socket.remoteAddress),
+        authorization,
+        token: parseAuthorization(authorization).token ?? req.headers['x-sfdc-session'] ?? null,
+        grantType: null,
+        refreshToken: null,
+        status: null,
+        errorCode: null,
+      };
+      log.push(entry);
+      let reply;
+      try {
+        const body = await readBody(req);
+        reply = await router({ state, policy, req, url, body, entry, host, remoteAddress: entry.remoteAddress });
+      } catch (err) {
+        reply = err?.tooLarge
+          ? restError(413, 'REQUEST_ENTITY_TOO_LARGE', 'Request body too large')
+          : restError(500, 'UNKNOWN_EXCEPTION', `emulator error: ${err?.message ?? err}`);
+      }
+      if (!res.destroyed) send(req, res, entry, reply);
+    };
+  }
+
+  const loginServer = http.createServer(handlerFor('login', routeLogin));
+  const instanceServer = http.createServer(handlerFor('instance', routeInstance));
+  await Promise.all([listen(loginServer, loginPort), listen(instanceServer, instancePort)]);
+  state.loginUrl = `http://127.0.0.1:${loginServer.address().port}`;
+  state.instanceUrl = `http://127.0.0.1:${instanceServer.address().port}`;
+
+  const requireSession = (accessToken) => {
+    const session = state.sessionsByToken.get(accessToken);
+    if (!session) throw new Error('emulator: unknown access token');
+    return session;
+  };
+  const fixedClock = () => {
+    if (now) throw new Error('emulator: the clock was injected (options.now); move it yourself');
+  };
+
+  return {
+    loginUrl: state.loginUrl,
+    instanceUrl: state.instanceUrl,
+    clientId,
+    orgId,
+    defaultUserId: state.defaultUserId,
+    policy,
+    log,
+
+    now: clock,
+    advance(ms) {
+      fixedClock();
+      offset += ms;
+    },
+    setNow(ms) {
+      fixedClock();
+      offset = ms - Date.now();
+    },
+
+    createUser: (spec) => state.createUser(spec),
+
+    /** A successful authorization_code response, as if obtained from `sourceAddress`; not logged. */
+    async mintTokenResponse({ userId = state.defaultUserId, sourceAddress = '127.0.0.1', withRefreshToken = true } = {}) {
+      const blocked = state.loginBlocked(userId);
+      if (blocked) throw new Error(`emulator: cannot mint (${blocked.description})`);
+      return state.grant({ userId, sourceAddress: normaliseAddress(sourceAddress), withRefreshToken });
+    },
+    issueAuthCode: (spec) => state.issueAuthCode(spec),
+    registerJwtKey(key) {
+      state.jwtKeys.push(toPublicKey(key));
+    },
+
+    tokenRequests(filter = {}) {
+      return log.filter((e) => e.method === 'POST' && e.path === TOKEN_PATH &&
+        Object.entries(filter).every(([key, value]) => e[key] === value));
+    },
+    /** Requests that presented the token as a credential (Authorization, X-SFDC-Session, SOAP SessionHeader). */
+    requestsWithToken(accessToken) {
+      return log.filter((e) => e.token === accessToken || (e.authorization ?? '').includes(accessToken));
+    },
+    clearLog() {
+      log.length = 0;
+    },
+
+    sessions() {
+      return [...state.sessionsByToken.values()].map((s) => ({
+        accessToken: s.accessToken,
+        userId: s.userId,
+        issuedAt: s.issuedAt,
+        lastActivity: s.lastActivity,
+        sourceAddress: s.sourceAddress,
+        active: state.isActive(s),
+      }));
+    },
+    isSessionActive: (accessToken) => state.isActive(state.sessionsByToken.get(accessToken)),
+    expireSession(accessToken) {
+      requireSession(accessToken).expired = true;
+    },
+    expireAllSessions() {
+      for (const session of state.sessionsByToken.values()) session.expired = true;
+    },
+
+    changePassword(userId = state.defaultUserId) {
+      state.revokeUser(state.user(userId).userId, 'authentication failure');
+    },
+    deactivateUser(userId = state.defaultUserId) {
+      state.user(userId).active = false;
+      state.revokeUser(userId, 'inactive user');
+    },
+    deactivateOrg() {
+      state.active = false;
+      state.revokeEverything('inactive organization');
+    },
+    revokeAppAccess(userId = state.defaultUserId) {
+      state.revokeUser(state.user(userId).userId, EXPIRED_TOKEN);
+    },
+
+    records: (sobject) => state.listRecords(sobject),
+
+    async close() {
+      await Promise.all([stop(loginServer), stop(instanceServer)]);
+    },
+  };
+}
+
+function listen(server, port) {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Stops accepting, then drops idle keep-alive (and any in-flight) connections so close resolves. */
+function stop(server) {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,275 @@
+// The org's state: users, sessions (one per access token), refresh-token families, authorization
+// codes and records. Pure bookkeeping on the emulator clock; no HTTP here.
+import { randomBytes, createHmac, createHash } from 'node:crypto';
+import { EXPIRED_TOKEN } from './errors.mjs';
+
+export const SCOPE = 'refresh_token api';
+const AUTH_CODE_TTL_MS = 15 * 60 * 1000;
+// Used for the token response `signature` when no client secret is configured.
+const FALLBACK_SIGNING_KEY = 'salesforce-emulator-signing-key';
+
+const KEY_PREFIXES = { account: '001', contact: '003', opportunity: '006', lead: '00Q', case: '500', task: '00T' };
+
+const invalidGrant = (description) => ({ error: 'invalid_grant', description });
+
+export class OrgState {
+  constructor({ orgId, clientId, clientSecret, clock, policy }) {
+    this.orgId = orgId;
+    this.clientId = clientId;
+    this.clientSecret = clientSecret ?? null;
+    this.clock = clock;
+    this.policy = policy;
+    this.active = true;
+    this.loginUrl = null; // both set once the servers listen
+    this.instanceUrl = null;
+    this.apiUsage = 0;
+    this.idCounter = 0;
+    this.users = new Map();                 // userId -> {userId, username, active, jwtApproved}
+    this.sessionsByToken = new Map();       // accessToken -> session (insertion = issue order)
+    this.liveFamilies = new Map();          // userId -> that user's unrevoked refresh-token families, oldest first
+    this.familyByRefreshToken = new Map();  // every refresh token ever issued, current or rotated out
+    this.authCodes = new Map();
+    this.records = new Map();               // lower-cased sObject name -> {name, byId: Map(id -> fields)}
+    this.jwtKeys = [];
+    this.refreshesInFlight = new Map();     // refresh token -> count of token requests being processed
+    this.bulkJobs = new Map();              // Bulk API 1.0 job id -> jobInfo
+    this.defaultUserId = this.createUser({ username: 'emulator.user@example.com' }).userId;
+  }
+
+  /** 18-character Salesforce-style id: 3-char key prefix + 12-digit counter + 3-char suffix. */
+  newId(prefix) {
+    this.idCounter += 1;
+    return `${prefix}${String(this.idCounter).padStart(12, '0')}AAA`;
+  }
+
+  createUser({ username, jwtApproved = true } = {}) {
+    const userId = this.newId('005');
+    this.users.set(userId, { userId, username: username ?? `user${this.idCounter}@example.com`, active: true, jwtApproved });
+    return { userId };
+  }
+
+  user(userId = this.defaultUserId) {
+    const user = this.users.get(userId);
+    if (!user) throw new Error(`emulator: unknown user ${userId}`);
+    return user;
+  }
+
+  userByUsername(username) {
+    for (const user of this.users.values()) if (user.username === username) return user;
+    return null;
+  }
+
+  identityUrl(userId) {
+    return `${this.loginUrl}/id/${this.orgId}/${userId}`;
+  }
+
+  currentInstanceUrl() {
+    return this.policy.instanceUrl ?? this.instanceUrl;
+  }
+
+  // ---- sessions ---------------------------------------------------------------------------------
+
+  expiresAt(session) {
+    return session.lastActivity + this.policy.sessionTimeoutSeconds * 1000;
+  }
+
+  isActive(session) {
+    return !!session && !session.revoked && !session.expired && this.clock() < this.expiresAt(session);
+  }
+
+  /** The session for an access token when it is live, else null. */
+  liveSession(accessToken) {
+    const session = this.sessionsByToken.get(accessToken);
+    return this.isActive(session) ? session : null;
+  }
+
+  touch(session) {
+    session.lastActivity = this.clock();
+  }
+
+  newSession(userId, sourceAddress, family) {
+    const now = this.clock();
+    const session = {
+      accessToken: `${this.orgId.slice(0, 15)}!AQ${randomBytes(72).toString('base64url').replace(/-/g, '.')}`,
+      userId,
+      clientId: this.clientId,
+      family,
+      issuedAt: now,
+      lastActivity: now,
+      sourceAddress,
+      ipLocked: !!this.policy.ipLock, // "Lock sessions to IP" applies to sessions created while it is on
+      revoked: false,
+      expired: false,
+    };
+    this.sessionsByToken.set(session.accessToken, session);
+    family?.accessTokens.push(session.accessToken);
+    return session;
+  }
+
+  /**
+   * A fresh grant (authorization code, JWT bearer, client credentials or a direct mint): a new
+   * session and, when asked, a new refresh-token family, i.e. a new token pair.
+   */
+  grant({ userId, sourceAddress, withRefreshToken }) {
+    let family = null;
+    if (withRefreshToken) {
+      family = {
+        userId,
+        clientId: this.clientId,
+        refreshToken: newRefreshToken(),
+        createdAt: this.clock(),
+        revoked: false,
+        revokedReason: null,
+        accessTokens: [],
+      };
+      this.familyByRefreshToken.set(family.refreshToken, family);
+      const live = this.liveFamilies.get(userId) ?? [];
+      this.liveFamilies.set(userId, live);
+      live.push(family);
+      // At most `maxTokenPairs` live refresh tokens per user + app (a single app here): one more
+      // revokes the oldest.
+      while (live.length > Math.max(0, this.policy.maxTokenPairs)) this.revokeFamily(live[0], EXPIRED_TOKEN);
+    }
+    const session = this.newSession(userId, sourceAddress, family);
+    return this.tokenResponse(session, family?.refreshToken ?? null);
+  }
+
+  /** grant_type=refresh_token. Returns {response} or {error, description}. */
+  refresh(refreshToken, sourceAddress) {
+    if (!this.active) return invalidGrant('inactive organization');
+    const family = this.familyByRefreshToken.get(refreshToken);
+    if (!family) return invalidGrant(EXPIRED_TOKEN);
+    if (family.revoked) return invalidGrant(family.revokedReason); // deactivation etc. revoke families
+    if (family.refreshToken !== refreshToken) {
+      // A rotated-out refresh token presented again: Salesforce assumes theft and revokes the family.
+      this.revokeFamily(family, EXPIRED_TOKEN);
+      return invalidGrant(EXPIRED_TOKEN);
+    }
+    let rotated = null;
+    if (this.policy.rotateRefreshTokens) {
+      rotated = newRefreshToken();
+      family.refreshToken = rotated;
+      this.familyByRefreshToken.set(rotated, family);
+    }
+    // The new session is bound to the refresher's address, whoever minted the family.
+    const session = this.newSession(family.userId, sourceAddress, family);
+    return { response: this.tokenResponse(session, rotated) };
+  }
+
+  tokenResponse(session, refreshToken) {
+    const id = this.identityUrl(session.userId);
+    const issuedAt = String(session.issuedAt);
+    const response = { access_token: session.accessToken };
+    if (refreshToken) response.refresh_token = refreshToken;
+    return Object.assign(response, {
+      // Salesforce's signature: base64 HMAC-SHA256 of id + issued_at, keyed with the consumer secret.
+      signature: createHmac('sha256', this.clientSecret ?? FALLBACK_SIGNING_KEY).update(id + issuedAt).digest('base64'),
+      scope: SCOPE,
+      instance_url: this.currentInstanceUrl(),
+      id,
+      token_type: 'Bearer',
+      issued_at: issuedAt,
+    });
+  }
+
+  // ---- revocation -------------------------------------------------------------------------------
+
+  revokeSession(session) {
+    session.revoked = true;
+  }
+
+  revokeFamily(family, reason) {
+    if (!family.revoked) {
+      family.revoked = true;
+      family.revokedReason = reason;
+      const live = this.liveFamilies.get(family.userId);
+      live.splice(live.indexOf(family), 1);
+    }
+    for (const token of family.accessTokens) this.revokeSession(this.sessionsByToken.get(token));
+  }
+
+  /** Everything a user holds: all sessions and refresh tokens; a later refresh answers `reason`. */
+  revokeUser(userId, reason) {
+    for (const family of [...(this.liveFamilies.get(userId) ?? [])]) this.revokeFamily(family, reason);
+    for (const session of this.sessionsByToken.values()) if (session.userId === userId) this.revokeSession(session);
+  }
+
+  revokeEverything(reason) {
+    for (const userId of this.users.keys()) this.revokeUser(userId, reason);
+  }
+
+  /** The family a refresh token currently stands for (null when unknown, revoked or rotated out). */
+  liveFamily(refreshToken) {
+    const family = this.familyByRefreshToken.get(refreshToken);
+    return family && !family.revoked && family.refreshToken === refreshToken ? family : null;
+  }
+
+  // ---- authorization codes ----------------------------------------------------------------------
+
+  issueAuthCode({ userId = this.defaultUserId, codeChallenge, redirectUri } = {}) {
+    this.user(userId);
+    const code = `aPrx${randomBytes(36).toString('base64url')}`;
+    this.authCodes.set(code, { userId, codeChallenge: codeChallenge ?? null, redirectUri: redirectUri ?? null, issuedAt: this.clock(), used: false });
+    return code;
+  }
+
+  /** Codes are single-use: the first presentation consumes it, whatever the outcome. */
+  redeemAuthCode({ code, codeVerifier, redirectUri }) {
+    const entry = this.authCodes.get(code);
+    if (!entry || entry.used) return invalidGrant('invalid authorization code');
+    entry.used = true;
+    if (this.clock() - entry.issuedAt > AUTH_CODE_TTL_MS) return invalidGrant('expired authorization code');
+    if (entry.redirectUri !== null && entry.redirectUri !== redirectUri) return invalidGrant('redirect_uri must match configuration');
+    if (entry.codeChallenge !== null) {
+      const actual = codeVerifier ? createHash('sha256').update(codeVerifier).digest('base64url') : null;
+      if (actual !== entry.codeChallenge) return invalidGrant('invalid code verifier');
+    }
+    return { userId: entry.userId };
+  }
+
+  /** Org and user must still be active to obtain a new grant. */
+  loginBlocked(userId) {
+    if (!this.active) return invalidGrant('inactive organization');
+    if (!this.user(userId).active) return invalidGrant('inactive user');
+    return null;
+  }
+
+  // ---- records ----------------------------------------------------------------------------------
+
+  sobject(name, create = false) {
+    const key = name.toLowerCase();
+    let table = this.records.get(key);
+    if (!table && create) {
+      table = { name, byId: new Map() };
+      this.records.set(key, table);
+    }
+    return table ?? null;
+  }
+
+  createRecord(type, fields) {
+    const table = this.sobject(type, true);
+    const prefix = KEY_PREFIXES[type.toLowerCase()] ?? 'a00';
+    const id = this.newId(prefix);
+    table.byId.set(id, { ...fields, Id: id });
+    return id;
+  }
+
+  /** Accepts the 15- or 18-character form of an id. */
+  findRecord(type, id) {
+    const table = this.sobject(type);
+    if (!table) return null;
+    if (table.byId.has(id)) return { id, fields: table.byId.get(id), table };
+    for (const [recordId, fields] of table.byId) {
+      if (recordId === id || recordId.slice(0, 15) === id) return { id: recordId, fields, table };
+    }
+    return null;
+  }
+
+  listRecords(type) {
+    return [...(this.sobject(type)?.byId.values() ?? [])].map((fields) => ({ ...fields }));
+  }
+}
+
+function newRefreshToken() {
+  return `5Aep861${randomBytes(60).toString('base64url').replace(/-/g, '.')}`;
+}
