@@ -28,6 +28,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+/// How long calls keep using the current token after a proactive refresh failed transiently.
+const PROACTIVE_RETRY_MS: u64 = 30_000;
+
 /// How long refreshes stay suspended after API Access Control was diagnosed.
 const API_CONTROL_COOLDOWN_MS: u64 = 10 * 60 * 1000;
 
@@ -101,6 +104,9 @@ struct Conn {
     blocked: Option<(u64, SessionError)>,
     ever_succeeded: bool,
     introspected: Option<(u64, u64)>,
+    /// After a failed proactive refresh, calls use the current token until then
+    /// instead of each paying for another failing token request.
+    proactive_hold_until: u64,
 }
 
 impl Conn {
@@ -113,6 +119,7 @@ impl Conn {
             blocked: None,
             ever_succeeded: false,
             introspected: None,
+            proactive_hold_until: 0,
         }
     }
 
@@ -1176,7 +1183,10 @@ impl<H: Host> Engine<H> {
         let due = view
             .as_ref()
             .is_none_or(|v| due_for_refresh(now, v.expires_at, self.config.refresh_margin_s));
-        if due && can_refresh && self.blocked(id).is_none() {
+        let held = self
+            .with_conn(id, |c| now < c.proactive_hold_until)
+            .unwrap_or(false);
+        if due && can_refresh && !(held && view.is_some()) && self.blocked(id).is_none() {
             match self.renew(id, RefreshReason::Proactive, None).await {
                 Ok(_) => view = self.current_view(id),
                 // Revocation and bad configuration are final; anything else leaves
@@ -1192,7 +1202,10 @@ impl<H: Host> Engine<H> {
                     return Err(e.into())
                 }
                 Err(e) if view.is_none() => return Err(e.into()),
-                Err(_) => {}
+                Err(_) => {
+                    let until = self.host.now_ms() + PROACTIVE_RETRY_MS;
+                    self.with_conn(id, |c| c.proactive_hold_until = until);
+                }
             }
         }
         let mut view = view.ok_or_else(|| Self::unknown(id))?;
