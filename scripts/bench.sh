@@ -11,4 +11,4 @@ if [[ ! -f "$CONSUMER_DIR/bench.mjs" ]]; then
   echo "scripts/bench.mjs does not exist yet" >&2
   exit 1
 fi
-node "$CONSUMER_DIR/bench.mjs" "$@"
+node --expose-gc "$CONSUMER_DIR/bench.mjs" "$@"
