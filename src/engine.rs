@@ -346,7 +346,22 @@ impl<H: Host> Engine<H> {
     /// Takes a record read from the store as the truth for this connection.
     fn adopt_record(&self, id: &str, record: StoredConnection) -> Result<(), SessionError> {
         let origin = self.origin_of(&record, id)?;
+        let me = self.config.instance_id.as_str();
         self.with_conn(id, |c| {
+            // Another instance switched the connection to per-instance tokens: the
+            // token this instance minted and holds stays its own.
+            if record.ip_locked
+                && !c.record.ip_locked
+                && c.local.is_none()
+                && c.record.minted_by == me
+            {
+                c.local = Some(LocalToken {
+                    access_token: c.record.access_token.clone(),
+                    issued_at: c.record.issued_at,
+                    expires_at: c.record.expires_at,
+                    instance_url: c.record.instance_url.clone(),
+                });
+            }
             c.record = record;
             c.origin = origin;
         });

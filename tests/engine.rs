@@ -392,3 +392,25 @@ fn a_store_that_fails_on_write_keeps_the_refreshed_token_in_memory() {
     assert!(run(e.fetch("acme", "/x", "GET", &())).is_ok());
     assert_eq!(token_requests(&w), 1);
 }
+
+#[test]
+fn reading_info_after_another_worker_found_the_ip_lock_keeps_this_workers_token() {
+    let w = world();
+    w.sf.borrow_mut().ip_lock = true;
+    let (a, b) = (
+        engine(&w, "worker-a", "10.0.0.1"),
+        engine(&w, "worker-b", "10.0.0.2"),
+    );
+    connect(&w, &a, "10.0.0.1");
+    assert!(run(b.fetch("acme", "/x", "GET", &())).is_ok());
+    let info = run(a.info("acme")).unwrap();
+    assert!(info.ip_locked);
+    assert_eq!(info.minted_by, "worker-a");
+    let asked = token_requests(&w);
+    assert!(run(a.fetch("acme", "/x", "GET", &())).is_ok());
+    assert_eq!(
+        token_requests(&w),
+        asked,
+        "worker-a's own token still works"
+    );
+}
