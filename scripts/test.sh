@@ -123,4 +123,12 @@ for suite in emulator node; do
   fi
 done
 
+# The demo checks what it shows and exits non-zero when a root cause is not handled as it says.
+demo_smoke() {
+  set -e
+  cd "$CONSUMER_DIR"
+  node demo.mjs >/dev/null
+}
+step "demo (packed package)" demo_smoke
+
 printf '\n%s passed, 0 failed\n' "$passed"
