@@ -733,6 +733,7 @@ impl<H: Host> Engine<H> {
         let attempts = self.config.refresh_attempts.max(1);
         let mut failures: Vec<String> = Vec::new();
         let mut last = TokenFailure::Transient("no token request was made".into());
+        let mut last_status: Option<u16> = None;
         for attempt in 1..=attempts {
             if attempt > 1 {
                 self.host
@@ -760,8 +761,12 @@ impl<H: Host> Engine<H> {
                         .store_refreshed(id, reason, &reply.body, &fallback_id, started, attempt)
                         .await;
                 }
-                Ok(reply) => classify_token_failure(reply.status, &reply.body),
+                Ok(reply) => {
+                    last_status = Some(reply.status);
+                    classify_token_failure(reply.status, &reply.body)
+                }
                 Err(e) => {
+                    last_status = None;
                     TokenFailure::Transient(format!("token request failed: {}", clip(&e, 160)))
                 }
             };
@@ -784,6 +789,7 @@ impl<H: Host> Engine<H> {
             _ => None,
         };
         let mut error = last.into_error().about(id, Some(&org_id));
+        error.status = last_status;
         if error.code == ErrorCode::RefreshFailed && attempts > 1 {
             error = error.with_evidence(
                 failures

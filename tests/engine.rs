@@ -311,6 +311,7 @@ fn a_failed_refresh_never_overwrites_the_stored_credential() {
         panic!("must fail")
     };
     assert_eq!(err.code, ErrorCode::RefreshFailed);
+    assert_eq!(err.status, Some(503));
     assert!(err.retryable);
     assert_eq!(w.store.borrow().get("sfs:conn:acme").cloned(), before);
 }
@@ -327,6 +328,7 @@ fn a_revoked_connection_stops_every_worker_from_asking_for_tokens() {
         panic!("must fail")
     };
     assert_eq!(err.code, ErrorCode::SessionRevoked);
+    assert_eq!(err.status, Some(400));
     assert!(err.reauth_required);
     assert!(err.evidence.iter().any(|l| l.contains("\"inactive user\"")));
     let asked = token_requests(&w);
