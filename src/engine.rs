@@ -1232,7 +1232,8 @@ impl<H: Host> Engine<H> {
         let mut view = view.ok_or_else(|| Self::unknown(id))?;
         let mut refreshed = false;
         let mut adopted = false;
-        let mut first_rejection: Option<Rejection> = None;
+        // The rejection that led to this call's refresh: the token it replaced.
+        let mut replaced: Option<Rejection> = None;
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -1253,7 +1254,7 @@ impl<H: Host> Engine<H> {
             match verdict {
                 ResponseVerdict::Pass => {
                     if (200..400).contains(&status) {
-                        self.on_success(id, &org_id, method, first_rejection.as_ref(), refreshed)
+                        self.on_success(id, &org_id, method, replaced.as_ref(), refreshed)
                             .await;
                     }
                     return Ok(response);
@@ -1330,7 +1331,7 @@ impl<H: Host> Engine<H> {
                             return Err(self.fail_rejection(id, error).into())
                         }
                         AfterRejection::Refresh => {
-                            first_rejection.get_or_insert(rejection);
+                            replaced = Some(rejection);
                             let reason = if adopted {
                                 RefreshReason::Forced
                             } else {
@@ -1379,7 +1380,7 @@ impl<H: Host> Engine<H> {
         id: &str,
         org_id: &str,
         method: &str,
-        first_rejection: Option<&Rejection>,
+        replaced: Option<&Rejection>,
         refreshed: bool,
     ) {
         self.with_conn(id, |c| {
@@ -1389,7 +1390,7 @@ impl<H: Host> Engine<H> {
         if is_write(method) {
             self.leave_read_only(id, org_id).await;
         }
-        if let (true, Some(r)) = (refreshed, first_rejection) {
+        if let (true, Some(r)) = (refreshed, replaced) {
             if let Some(d) = ip_lock_after_recovery(r) {
                 self.enter_ip_lock(id, &d).await;
             }
