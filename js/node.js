@@ -7,3 +7,6 @@ initSync({ module: readFileSync(new URL('./salesforce_session_bg.wasm', import.m
 installWasm();
 
 export * from './core.js';
+
+/** The wasm is ready at import here; `init()` exists so portable code can always call it. */
+export async function init() {}
