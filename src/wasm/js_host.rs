@@ -284,19 +284,16 @@ impl Host for JsHost {
         self.on_event.is_some()
     }
 
-    fn emit(&self, event: &serde_json::Value) {
+    fn emit(&self, event_json: &str) {
         let Some(f) = &self.on_event else { return };
-        if let Ok(value) = JSON::parse(&event.to_string()) {
+        if let Ok(value) = JSON::parse(event_json) {
             // A listener that throws must not break the call it observes.
             let _ = f.call1(&JsValue::UNDEFINED, &value);
         }
     }
 }
 
-/// Turns a serialisable value into a plain JavaScript object.
-pub fn to_js<T: serde::Serialize>(value: &T) -> JsValue {
-    serde_json::to_string(value)
-        .ok()
-        .and_then(|s| JSON::parse(&s).ok())
-        .unwrap_or(JsValue::NULL)
+/// Turns the JSON text of a record, report or info object into a plain JavaScript object.
+pub fn to_js(json: &str) -> JsValue {
+    JSON::parse(json).unwrap_or(JsValue::NULL)
 }
