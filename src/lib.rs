@@ -26,3 +26,9 @@ pub mod webhook;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
+
+/// Talc instead of the default dlmalloc: a fraction of its code in the module,
+/// and faster. The module is single-threaded (no `atomics`).
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
