@@ -19,7 +19,10 @@ header "build: wasm-opt -Oz"
 rm -rf "$PKG_DIR"
 mkdir -p "$PKG_DIR"
 # The npm binaryen, by path: an older system wasm-opt emits modules that fail to instantiate.
-node_modules/.bin/wasm-opt -Oz "$BUILD_DIR/bindgen/${CRATE_LIB}_bg.wasm" -o "$PACKED_WASM"
+# --converge repeats -Oz while it still shrinks the module; the custom sections that only
+# tools read (producers, target features) are dropped from what ships.
+node_modules/.bin/wasm-opt -Oz --converge --strip-debug --strip-producers --strip-target-features \
+  "$BUILD_DIR/bindgen/${CRATE_LIB}_bg.wasm" -o "$PACKED_WASM"
 
 header "build: assemble pkg/"
 # Only the web-target glue; the hand-written js/index.d.ts is the package's type surface.

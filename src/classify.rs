@@ -2,12 +2,11 @@
 //! saw. Every verdict carries its evidence and the fix.
 
 use crate::error::{clip, ErrorCode, SessionError};
+use crate::json::Json;
 use crate::sf_error::{looks_like_html, parse_api_error, parse_oauth_error, ApiError};
-use serde::Serialize;
 
 /// How sure a diagnosis is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Confidence {
     /// The evidence admits one cause.
     High,
@@ -17,8 +16,19 @@ pub enum Confidence {
     Low,
 }
 
+impl Confidence {
+    /// The name JavaScript sees.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::High => "high",
+            Confidence::Medium => "medium",
+            Confidence::Low => "low",
+        }
+    }
+}
+
 /// A named root cause with what led to it and what fixes it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Diagnosis {
     /// One of the error codes, or `OK`.
     pub cause: String,
@@ -39,6 +49,16 @@ impl Diagnosis {
             evidence,
             fix: code.default_fix().to_string(),
         }
+    }
+
+    /// The members of a diagnosis as reports and events show it.
+    pub fn members(&self) -> [(&str, Json<'_>); 4] {
+        [
+            ("cause", Json::str(&self.cause)),
+            ("confidence", Json::str(self.confidence.as_str())),
+            ("evidence", Json::strs(&self.evidence)),
+            ("fix", Json::str(&self.fix)),
+        ]
     }
 
     /// The diagnosis of an error.
@@ -100,8 +120,7 @@ pub fn classify_response(status: u16, body: &str) -> ResponseVerdict {
 }
 
 /// Why Salesforce revoked a refresh token, from `error_description`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RevocationReason {
     /// `authentication failure`: password changed or credentials invalid.
     PasswordChanged,

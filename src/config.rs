@@ -1,9 +1,9 @@
 //! Options: read once from the caller's object, validated, with defaults.
 
 use crate::error::SessionError;
+use crate::json::{self, Json};
 use crate::origin::check_login_url;
 use crate::secret::Secret;
-use serde_json::Value;
 
 /// Where and how to announce that a connection needs re-authorization.
 #[derive(Clone, Debug)]
@@ -49,25 +49,23 @@ pub struct Config {
     pub introspect: bool,
 }
 
-fn string_opt(v: &Value, name: &str) -> Result<Option<String>, SessionError> {
+fn string_opt(v: &Json, name: &str) -> Result<Option<String>, SessionError> {
     match v.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::String(s)) => Ok(Some(s.to_string())),
         Some(_) => Err(SessionError::config(format!(
             "option '{name}' must be a string"
         ))),
     }
 }
 
-/// A whole-number option within bounds (integers keep float formatting out of the wasm).
-fn number_opt(v: &Value, name: &str, min: u64, max: u64) -> Result<Option<u64>, SessionError> {
+/// A number option within bounds, rounded to a whole number.
+fn number_opt(v: &Json, name: &str, min: u64, max: u64) -> Result<Option<u64>, SessionError> {
     match v.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => match n.as_f64() {
-            Some(x) if x.is_finite() && x >= min as f64 && x <= max as f64 => {
-                Ok(Some(x.round() as u64))
-            }
-            _ => Err(SessionError::config(format!(
+        None | Some(Json::Null) => Ok(None),
+        Some(n @ Json::Number(_)) => match n.as_rounded_within(min, max) {
+            Some(x) => Ok(Some(x)),
+            None => Err(SessionError::config(format!(
                 "option '{name}' must be a number from {min} to {max}"
             ))),
         },
@@ -77,10 +75,10 @@ fn number_opt(v: &Value, name: &str, min: u64, max: u64) -> Result<Option<u64>, 
     }
 }
 
-fn bool_opt(v: &Value, name: &str) -> Result<Option<bool>, SessionError> {
+fn bool_opt(v: &Json, name: &str) -> Result<Option<bool>, SessionError> {
     match v.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::Bool(b)) => Ok(Some(*b)),
         Some(_) => Err(SessionError::config(format!(
             "option '{name}' must be a boolean"
         ))),
@@ -90,8 +88,8 @@ fn bool_opt(v: &Value, name: &str) -> Result<Option<bool>, SessionError> {
 impl Config {
     /// Reads the options (a JSON object of the plain-data options).
     pub fn from_json(json: &str) -> Result<Config, SessionError> {
-        let v: Value = serde_json::from_str(json)
-            .map_err(|_| SessionError::config("options must be an object"))?;
+        let v =
+            json::parse(json).ok_or_else(|| SessionError::config("options must be an object"))?;
         if !v.is_object() {
             return Err(SessionError::config("options must be an object"));
         }
@@ -132,7 +130,7 @@ impl Config {
         let refresh_attempts = number_opt(&v, "refreshAttempts", 1, 10)?.unwrap_or(3) as u32;
         let refresh_backoff_ms = number_opt(&v, "refreshBackoffMs", 0, 60_000)?.unwrap_or(200);
         let (mut spike_window_ms, mut spike_threshold) = (60_000u64, 10usize);
-        if let Some(spike) = v.get("spike").filter(|s| !s.is_null()) {
+        if let Some(spike) = v.get("spike").filter(|s| **s != Json::Null) {
             if !spike.is_object() {
                 return Err(SessionError::config(
                     "option 'spike' must be an object { windowSeconds, threshold }",
@@ -146,7 +144,7 @@ impl Config {
             }
         }
         let webhook = match v.get("webhook") {
-            None | Some(Value::Null) => None,
+            None | Some(Json::Null) => None,
             Some(w) if w.is_object() => {
                 let url = string_opt(w, "url")?
                     .ok_or_else(|| SessionError::config("option 'webhook.url' is required"))?;

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::error::{clip, ErrorCode, SessionError};
 use crate::flight::Flight;
 use crate::host::{Host, HttpReply};
+use crate::json::{self, Json};
 use crate::origin::{check_instance_url, parse_url, resolve_target, Origin};
 use crate::policy::{
     due_for_refresh, estimate_expiry, is_write, write_gate, ReadOnlyState, SpikeWindow, WriteGate,
@@ -22,8 +23,6 @@ use crate::record::{
 use crate::secret::Secret;
 use crate::sf_error::parse_api_error;
 use crate::token::parse_token_response;
-use serde::Serialize;
-use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -149,7 +148,7 @@ struct OrgState {
 }
 
 /// One check the doctor ran.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Check {
     /// What was checked.
     pub name: &'static str,
@@ -160,17 +159,39 @@ pub struct Check {
 }
 
 /// The doctor's report.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Report {
     /// The diagnosis.
-    #[serde(flatten)]
     pub diagnosis: Diagnosis,
     /// The connection.
-    #[serde(rename = "connectionId")]
     pub connection_id: String,
     /// The checks run, in order.
     pub checks: Vec<Check>,
 }
+
+impl Report {
+    /// The report callers receive: the diagnosis's members, then `connectionId` and `checks`.
+    pub fn to_json(&self) -> String {
+        let checks = self
+            .checks
+            .iter()
+            .map(|c| {
+                Json::object([
+                    ("name", Json::str(c.name)),
+                    ("ok", Json::Bool(c.ok)),
+                    ("detail", Json::str(&c.detail)),
+                ])
+            })
+            .collect();
+        let mut members = Vec::from(self.diagnosis.members());
+        members.push(("connectionId", Json::str(&self.connection_id)));
+        members.push(("checks", Json::Array(checks)));
+        Json::object(members).write()
+    }
+}
+
+/// An event's own members (beyond type, connection, org, user and time).
+type EventMembers<'a> = Vec<(&'a str, Json<'a>)>;
 
 /// The session engine over a host.
 pub struct Engine<H: Host> {
@@ -222,18 +243,26 @@ impl<H: Host> Engine<H> {
 
     // ----- events -------------------------------------------------------------
 
-    fn emit(&self, kind: &str, id: &str, org: &str, user: &str, extra: Value) {
+    /// Hands an event to the host, its members in name order.
+    fn emit(&self, kind: &str, id: &str, org: &str, user: &str, extra: EventMembers) {
         if !self.host.wants_events() {
             return;
         }
-        let mut event = json!({ "type": kind, "connectionId": id, "orgId": org, "userId": user, "at": self.host.now_ms() });
-        if let (Some(obj), Value::Object(more)) = (event.as_object_mut(), extra) {
-            obj.extend(more);
+        let mut members = vec![
+            ("at", Json::Uint(self.host.now_ms())),
+            ("connectionId", Json::str(id)),
+            ("orgId", Json::str(org)),
+            ("type", Json::str(kind)),
+            ("userId", Json::str(user)),
+        ];
+        for member in extra {
+            let at = members.partition_point(|(name, _)| *name < member.0);
+            members.insert(at, member);
         }
-        self.host.emit(&event);
+        self.host.emit(&Json::object(members).write());
     }
 
-    fn emit_for(&self, kind: &str, id: &str, extra: Value) {
+    fn emit_for(&self, kind: &str, id: &str, extra: EventMembers) {
         let (org, user) = self
             .with_conn(id, |c| (c.record.org_id.clone(), c.record.user_id.clone()))
             .unwrap_or_default();
@@ -241,7 +270,7 @@ impl<H: Host> Engine<H> {
     }
 
     fn emit_diagnosis(&self, id: &str, d: &Diagnosis) {
-        self.emit_for("diagnosis", id, json!({ "cause": d.cause, "confidence": d.confidence, "evidence": d.evidence, "fix": d.fix }));
+        self.emit_for("diagnosis", id, d.members().into());
     }
 
     // ----- memory and store -----------------------------------------------------
@@ -262,7 +291,7 @@ impl<H: Host> Engine<H> {
             .await
             .map_err(|e| SessionError::store("get", &key, &e).about(id, None))?;
         let Some(raw) = raw else { return Ok(None) };
-        let record: StoredConnection = serde_json::from_str(&raw).map_err(|_| {
+        let record = StoredConnection::from_json(&raw).ok_or_else(|| {
             SessionError::new(
                 ErrorCode::StoreFailed,
                 "The stored record of this connection is unreadable",
@@ -277,9 +306,7 @@ impl<H: Host> Engine<H> {
 
     async fn write_record(&self, id: &str, record: &StoredConnection) -> Result<(), SessionError> {
         let key = self.config.connection_key(id);
-        let json = serde_json::to_string(record).map_err(|_| {
-            SessionError::new(ErrorCode::StoreFailed, "The record could not be serialised")
-        })?;
+        let json = record.to_json();
         self.host
             .store_put(&key, &json)
             .await
@@ -292,7 +319,7 @@ impl<H: Host> Engine<H> {
             .store_get(&self.config.local_token_key(id))
             .await
             .ok()??;
-        serde_json::from_str(&raw).ok()
+        LocalToken::from_json(&raw)
     }
 
     fn unknown(id: &str) -> SessionError {
@@ -413,7 +440,13 @@ impl<H: Host> Engine<H> {
         self.emit_for(
             "connected",
             id,
-            json!({ "instanceUrl": self.with_conn(id, |c| c.record.instance_url.clone()) }),
+            vec![(
+                "instanceUrl",
+                Json::opt_str(
+                    self.with_conn(id, |c| c.record.instance_url.clone())
+                        .as_deref(),
+                ),
+            )],
         );
         self.info_from_memory(id).await
     }
@@ -556,7 +589,7 @@ impl<H: Host> Engine<H> {
             id,
             &record.org_id,
             &record.user_id,
-            json!({ "revoked": revoke }),
+            vec![("revoked", Json::Bool(revoke))],
         );
         Ok(())
     }
@@ -662,14 +695,17 @@ impl<H: Host> Engine<H> {
         let Ok(reply) = self.host.post_form(&url, &form).await else {
             return false;
         };
-        let parsed: Value = serde_json::from_str(&reply.body).unwrap_or(Value::Null);
+        let parsed = json::parse(&reply.body).unwrap_or(Json::Null);
         let active =
-            reply.status == 200 && parsed.get("active").and_then(Value::as_bool) == Some(true);
-        let exp_ms = parsed.get("exp").and_then(Value::as_u64).map(|s| s * 1000);
+            reply.status == 200 && parsed.get("active").and_then(Json::as_bool) == Some(true);
+        let exp_ms = parsed.get("exp").and_then(Json::as_u64).map(|s| s * 1000);
         self.emit_for(
             "introspection",
             id,
-            json!({ "active": active, "expiresAt": exp_ms }),
+            vec![
+                ("active", Json::Bool(active)),
+                ("expiresAt", Json::opt_uint(exp_ms)),
+            ],
         );
         let Some(exp_ms) = exp_ms.filter(|_| active) else {
             return false;
@@ -799,7 +835,19 @@ impl<H: Host> Engine<H> {
                     .map(|(i, f)| format!("attempt {}: {f}", i + 1)),
             );
         }
-        self.emit_for("refresh_failed", id, json!({ "reason": reason.as_str(), "code": error.code, "evidence": error.evidence, "durationMs": self.host.now_ms().saturating_sub(started) }));
+        self.emit_for(
+            "refresh_failed",
+            id,
+            vec![
+                ("reason", Json::str(reason.as_str())),
+                ("code", Json::str(error.code.as_str())),
+                ("evidence", Json::strs(&error.evidence)),
+                (
+                    "durationMs",
+                    Json::Uint(self.host.now_ms().saturating_sub(started)),
+                ),
+            ],
+        );
         if let Some((label, description)) = revocation {
             self.mark_reauth_required(id, &label, &description).await;
         }
@@ -823,7 +871,11 @@ impl<H: Host> Engine<H> {
                 self.emit_for(
                     "refresh_failed",
                     id,
-                    json!({ "reason": reason.as_str(), "code": e.code, "evidence": e.evidence }),
+                    vec![
+                        ("reason", Json::str(reason.as_str())),
+                        ("code", Json::str(e.code.as_str())),
+                        ("evidence", Json::strs(&e.evidence)),
+                    ],
                 );
                 return Err(e);
             }
@@ -844,7 +896,11 @@ impl<H: Host> Engine<H> {
             self.emit_for(
                 "refresh_failed",
                 id,
-                json!({ "reason": reason.as_str(), "code": e.code, "evidence": e.evidence }),
+                vec![
+                    ("reason", Json::str(reason.as_str())),
+                    ("code", Json::str(e.code.as_str())),
+                    ("evidence", Json::strs(&e.evidence)),
+                ],
             );
             return Err(e);
         }
@@ -895,7 +951,7 @@ impl<H: Host> Engine<H> {
         }
         if let Some(l) = next_local.as_ref().filter(|_| record.ip_locked) {
             let key = self.config.local_token_key(id);
-            let json = serde_json::to_string(l).unwrap_or_default();
+            let json = l.to_json();
             self.host.store_put(&key, &json).await.map_err(|e| {
                 SessionError::store("put", &key, &e).about(id, Some(&record.org_id))
             })?;
@@ -903,7 +959,17 @@ impl<H: Host> Engine<H> {
         self.emit_for(
             "refresh",
             id,
-            json!({ "reason": reason.as_str(), "durationMs": self.host.now_ms().saturating_sub(started), "rotated": rotated, "attempt": attempt, "instanceUrl": next.instance_url, "perInstanceToken": record.ip_locked }),
+            vec![
+                ("reason", Json::str(reason.as_str())),
+                (
+                    "durationMs",
+                    Json::Uint(self.host.now_ms().saturating_sub(started)),
+                ),
+                ("rotated", Json::Bool(rotated)),
+                ("attempt", Json::Uint(attempt.into())),
+                ("instanceUrl", Json::str(&next.instance_url)),
+                ("perInstanceToken", Json::Bool(record.ip_locked)),
+            ],
         );
         Ok(Renewed::Refreshed)
     }
@@ -934,10 +1000,23 @@ impl<H: Host> Engine<H> {
             id,
             &org,
             &user,
-            json!({ "reason": reason, "description": description, "stored": stored }),
+            vec![
+                ("reason", Json::str(reason)),
+                ("description", Json::str(description)),
+                ("stored", Json::Bool(stored)),
+            ],
         );
         if let Some(hook) = self.config.webhook.clone() {
-            let body = json!({ "type": "reauth_required", "connectionId": id, "orgId": org, "userId": user, "reason": reason, "description": description, "at": now }).to_string();
+            let body = Json::object([
+                ("at", Json::Uint(now)),
+                ("connectionId", Json::str(id)),
+                ("description", Json::str(description)),
+                ("orgId", Json::str(&org)),
+                ("reason", Json::str(reason)),
+                ("type", Json::str("reauth_required")),
+                ("userId", Json::str(&user)),
+            ])
+            .write();
             let signature = format!(
                 "sha256={}",
                 crate::webhook::sign(&hook.secret, body.as_bytes())
@@ -961,7 +1040,7 @@ impl<H: Host> Engine<H> {
                     id,
                     &org,
                     &user,
-                    json!({ "detail": detail }),
+                    vec![("detail", Json::str(&detail))],
                 );
             }
         }
@@ -1028,7 +1107,22 @@ impl<H: Host> Engine<H> {
             self.emit_for(
                 "invalid_session_spike",
                 id,
-                json!({ "count": count, "windowSeconds": self.config.spike_window_ms / 1000, "threshold": self.config.spike_threshold, "likelyCauses": ["API_CLIENT_CONTROL", "SESSION_REVOKED", "ORG_READ_ONLY"] }),
+                vec![
+                    ("count", Json::Uint(count as u64)),
+                    (
+                        "windowSeconds",
+                        Json::Uint(self.config.spike_window_ms / 1000),
+                    ),
+                    ("threshold", Json::Uint(self.config.spike_threshold as u64)),
+                    (
+                        "likelyCauses",
+                        Json::Array(vec![
+                            Json::str("API_CLIENT_CONTROL"),
+                            Json::str("SESSION_REVOKED"),
+                            Json::str("ORG_READ_ONLY"),
+                        ]),
+                    ),
+                ],
             );
         }
     }
@@ -1053,8 +1147,11 @@ impl<H: Host> Engine<H> {
             (state, first)
         };
         if first {
-            let value =
-                json!({ "since": state.since, "nextProbeAt": state.next_probe_at }).to_string();
+            let value = Json::object([
+                ("nextProbeAt", Json::Uint(state.next_probe_at)),
+                ("since", Json::Uint(state.since)),
+            ])
+            .write();
             let _ = self
                 .host
                 .store_put(&self.config.read_only_key(org_id), &value)
@@ -1062,7 +1159,7 @@ impl<H: Host> Engine<H> {
             self.emit_for(
                 "org_read_only",
                 id,
-                json!({ "nextProbeAt": state.next_probe_at }),
+                vec![("nextProbeAt", Json::Uint(state.next_probe_at))],
             );
         }
         state
@@ -1082,7 +1179,10 @@ impl<H: Host> Engine<H> {
             self.emit_for(
                 "org_writable",
                 id,
-                json!({ "readOnlyForMs": self.host.now_ms().saturating_sub(state.since) }),
+                vec![(
+                    "readOnlyForMs",
+                    Json::Uint(self.host.now_ms().saturating_sub(state.since)),
+                )],
             );
         }
     }
@@ -1244,7 +1344,20 @@ impl<H: Host> Engine<H> {
                 .await
                 .map_err(FetchError::Transport)?;
             let status = self.host.status(&response);
-            self.emit_for("request", id, json!({ "method": method, "path": path, "status": status, "durationMs": self.host.now_ms().saturating_sub(started), "attempt": attempt }));
+            self.emit_for(
+                "request",
+                id,
+                vec![
+                    ("method", Json::str(method)),
+                    ("path", Json::str(path)),
+                    ("status", Json::Uint(status.into())),
+                    (
+                        "durationMs",
+                        Json::Uint(self.host.now_ms().saturating_sub(started)),
+                    ),
+                    ("attempt", Json::Uint(attempt.into())),
+                ],
+            );
             let verdict = if needs_body(status) {
                 classify_response(status, &self.host.peek_body(&response).await)
             } else {
@@ -1416,12 +1529,10 @@ impl<H: Host> Engine<H> {
             };
             stored.ip_locked = true;
             let _ = self.write_record(id, &stored).await;
-            if let Ok(json) = serde_json::to_string(&local) {
-                let _ = self
-                    .host
-                    .store_put(&self.config.local_token_key(id), &json)
-                    .await;
-            }
+            let _ = self
+                .host
+                .store_put(&self.config.local_token_key(id), &local.to_json())
+                .await;
             self.with_conn(id, |c| {
                 c.record.ip_locked = true;
                 c.local = Some(local);
@@ -1531,15 +1642,15 @@ impl<H: Host> Engine<H> {
                 ];
                 match self.host.post_form(&url, &form).await {
                     Ok(r) => {
-                        let v: Value = serde_json::from_str(&r.body).unwrap_or(Value::Null);
-                        let active = v.get("active").and_then(Value::as_bool) == Some(true);
+                        let v = json::parse(&r.body).unwrap_or(Json::Null);
+                        let active = v.get("active").and_then(Json::as_bool) == Some(true);
                         checks.push(Check {
                             name: "introspection",
                             ok: active,
                             detail: if active {
                                 format!(
                                     "token active, exp {}",
-                                    v.get("exp").and_then(Value::as_u64).unwrap_or(0)
+                                    v.get("exp").and_then(Json::as_u64).unwrap_or(0)
                                 )
                             } else {
                                 "token inactive".into()
@@ -1753,7 +1864,13 @@ impl<H: Host> Engine<H> {
     }
 
     fn emit_diagnosis_for(&self, id: &str, record: &StoredConnection, d: &Diagnosis) {
-        self.emit("diagnosis", id, &record.org_id, &record.user_id, json!({ "cause": d.cause, "confidence": d.confidence, "evidence": d.evidence, "fix": d.fix }));
+        self.emit(
+            "diagnosis",
+            id,
+            &record.org_id,
+            &record.user_id,
+            d.members().into(),
+        );
     }
 
     /// Reads a URL's origin for tests and callers that need it.
@@ -1764,11 +1881,48 @@ impl<H: Host> Engine<H> {
 
 /// Refresh responses carry `id`; when a server omits it, keep the stored one.
 fn inject_identity(body: &str, fallback_id: &str) -> String {
-    match serde_json::from_str::<Value>(body) {
-        Ok(Value::Object(mut map)) if !map.contains_key("id") => {
-            map.insert("id".into(), Value::String(fallback_id.to_string()));
-            Value::Object(map).to_string()
+    match json::parse(body) {
+        Some(Json::Object(mut members)) if !members.iter().any(|(name, _)| name == "id") => {
+            members.push(("id".into(), Json::str(fallback_id)));
+            Json::Object(members).write()
         }
         _ => body.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_lists_the_diagnosis_then_the_connection_and_its_checks() {
+        let report = Report {
+            diagnosis: Diagnosis::of(ErrorCode::IpLocked, Confidence::Medium, vec!["seen".into()]),
+            connection_id: "acme".into(),
+            checks: vec![Check {
+                name: "stored",
+                ok: true,
+                detail: "org o".into(),
+            }],
+        };
+        let text = report.to_json();
+        assert!(text.starts_with(
+            r#"{"cause":"IP_LOCKED","confidence":"medium","evidence":["seen"],"fix":"#
+        ));
+        assert!(text.ends_with(
+            r#","connectionId":"acme","checks":[{"name":"stored","ok":true,"detail":"org o"}]}"#
+        ));
+    }
+
+    #[test]
+    fn a_refresh_body_without_id_gets_the_stored_one() {
+        let body = inject_identity(r#"{"access_token":"a","n":1.5}"#, "https://x/id/1");
+        assert_eq!(
+            body,
+            r#"{"access_token":"a","n":1.5,"id":"https://x/id/1"}"#
+        );
+        let with_id = r#"{"id":"mine"}"#;
+        assert_eq!(inject_identity(with_id, "other"), with_id);
+        assert_eq!(inject_identity("not json", "other"), "not json");
     }
 }

@@ -1,12 +1,11 @@
 //! The one error type of the library. Every failure maps to a stable `code`, the
 //! evidence that led to it and one sentence a person can act on.
 
-use serde::Serialize;
+use crate::json::Json;
 use std::fmt;
 
 /// Stable error codes, shared with JavaScript as strings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
     /// The session is over and there is no way to refresh it.
@@ -95,8 +94,7 @@ impl fmt::Display for ErrorCode {
 }
 
 /// An unrecoverable failure, with what was seen and how to fix it. Never holds a secret.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SessionError {
     /// The stable code.
     pub code: ErrorCode,
@@ -175,6 +173,24 @@ impl SessionError {
         self
     }
 
+    /// The error record JavaScript receives: every member, absent ones as `null`, in
+    /// name order, with `kind` naming it for the wrapper.
+    pub fn to_record_json(&self) -> String {
+        Json::object([
+            ("code", Json::str(self.code.as_str())),
+            ("connectionId", Json::opt_str(self.connection_id.as_deref())),
+            ("evidence", Json::strs(&self.evidence)),
+            ("fix", Json::str(&self.fix)),
+            ("kind", Json::str("SalesforceSessionError")),
+            ("message", Json::str(&self.message)),
+            ("orgId", Json::opt_str(self.org_id.as_deref())),
+            ("reauthRequired", Json::Bool(self.reauth_required)),
+            ("retryable", Json::Bool(self.retryable)),
+            ("status", Json::opt_uint(self.status.map(u64::from))),
+        ])
+        .write()
+    }
+
     /// Shorthand for an `INVALID_CONFIG` error naming the bad option.
     pub fn config(what: impl Into<String>) -> Self {
         let what = what.into();
@@ -222,12 +238,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_serialize_as_their_stable_names() {
-        assert_eq!(
-            serde_json::to_string(&ErrorCode::ApiClientControl).unwrap(),
-            "\"API_CLIENT_CONTROL\""
-        );
+    fn codes_have_stable_names() {
+        assert_eq!(ErrorCode::ApiClientControl.as_str(), "API_CLIENT_CONTROL");
         assert_eq!(ErrorCode::WrongInstanceUrl.as_str(), "WRONG_INSTANCE_URL");
+    }
+
+    #[test]
+    fn the_error_record_has_every_member_in_name_order() {
+        let e = SessionError::new(ErrorCode::RefreshFailed, "down").evidence("HTTP 503");
+        assert_eq!(
+            e.to_record_json(),
+            r#"{"code":"REFRESH_FAILED","connectionId":null,"evidence":["HTTP 503"],"fix":"Salesforce's token endpoint is unavailable: retry later; the stored credential was kept.","kind":"SalesforceSessionError","message":"down","orgId":null,"reauthRequired":false,"retryable":true,"status":null}"#
+        );
+        let e = e.status(503).about("acme", Some("00D"));
+        assert!(e.to_record_json().contains(r#""connectionId":"acme","#));
+        assert!(e.to_record_json().contains(r#""orgId":"00D","#));
+        assert!(e.to_record_json().ends_with(r#""status":503}"#));
     }
 
     #[test]

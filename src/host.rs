@@ -58,6 +58,6 @@ pub trait Host {
     async fn sleep_ms(&self, ms: u64);
     /// Whether anyone listens to events (so none are built for nobody).
     fn wants_events(&self) -> bool;
-    /// Hands a structured event to the host's `onEvent`.
-    fn emit(&self, event: &serde_json::Value);
+    /// Hands a structured event (a JSON object's text) to the host's `onEvent`.
+    fn emit(&self, event_json: &str);
 }

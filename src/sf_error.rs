@@ -2,7 +2,7 @@
 //! arrays, XML `<Errors>`, SOAP faults, Bulk API exceptions, OAuth errors, and the
 //! HTML pages that come back during incidents.
 
-use serde::Deserialize;
+use crate::json::{self, Json, WrongType};
 
 /// One error as Salesforce reported it, normalised to REST's `errorCode` names.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,13 +13,27 @@ pub struct ApiError {
     pub message: String,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct JsonError {
-    error_code: Option<String>,
-    message: Option<String>,
-    exception_code: Option<String>,
-    exception_message: Option<String>,
+/// The members of one JSON error (REST's `errorCode`/`message`, Bulk's
+/// `exceptionCode`/`exceptionMessage`); each absent, `null` or a string.
+struct JsonError<'a> {
+    error_code: Option<&'a str>,
+    message: Option<&'a str>,
+    exception_code: Option<&'a str>,
+    exception_message: Option<&'a str>,
+}
+
+impl<'a> JsonError<'a> {
+    fn read(v: &'a Json<'a>) -> Result<Self, WrongType> {
+        if !v.is_object() {
+            return Err(WrongType);
+        }
+        Ok(JsonError {
+            error_code: v.optional_str("errorCode")?,
+            message: v.optional_str("message")?,
+            exception_code: v.optional_str("exceptionCode")?,
+            exception_message: v.optional_str("exceptionMessage")?,
+        })
+    }
 }
 
 fn normalise_code(code: &str) -> String {
@@ -34,8 +48,12 @@ fn normalise_code(code: &str) -> String {
 fn from_json(e: JsonError) -> Option<ApiError> {
     let code = e.error_code.or(e.exception_code)?;
     Some(ApiError {
-        code: normalise_code(&code),
-        message: e.message.or(e.exception_message).unwrap_or_default(),
+        code: normalise_code(code),
+        message: e
+            .message
+            .or(e.exception_message)
+            .unwrap_or_default()
+            .to_string(),
     })
 }
 
@@ -79,13 +97,17 @@ fn xml_unescape(s: &str) -> String {
 pub fn parse_api_error(body: &str) -> Option<ApiError> {
     let text = body.trim_start_matches('\u{feff}').trim();
     match text.as_bytes().first()? {
-        b'[' => serde_json::from_str::<Vec<JsonError>>(text)
-            .ok()?
-            .into_iter()
-            .find_map(from_json),
-        b'{' => serde_json::from_str::<JsonError>(text)
-            .ok()
-            .and_then(from_json),
+        b'[' | b'{' => match json::parse(text)? {
+            // Every element must have the shape of an error, as with a typed array.
+            Json::Array(items) => items
+                .iter()
+                .map(JsonError::read)
+                .collect::<Result<Vec<_>, _>>()
+                .ok()?
+                .into_iter()
+                .find_map(from_json),
+            object => JsonError::read(&object).ok().and_then(from_json),
+        },
         b'<' => {
             if let Some(code) = xml_text(text, "errorCode") {
                 return Some(ApiError {
@@ -124,18 +146,16 @@ pub struct OAuthError {
     pub description: String,
 }
 
-#[derive(Deserialize)]
-struct RawOAuthError {
-    error: Option<String>,
-    error_description: Option<String>,
-}
-
 /// Parses `{"error": …, "error_description": …}`; `None` for anything else.
 pub fn parse_oauth_error(body: &str) -> Option<OAuthError> {
-    let raw: RawOAuthError = serde_json::from_str(body.trim()).ok()?;
+    let v = json::parse(body.trim())?;
+    if !v.is_object() {
+        return None;
+    }
+    let description = v.optional_str("error_description").ok()?;
     Some(OAuthError {
-        error: raw.error?,
-        description: raw.error_description.unwrap_or_default(),
+        error: v.optional_str("error").ok()??.to_string(),
+        description: description.unwrap_or_default().to_string(),
     })
 }
 

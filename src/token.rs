@@ -2,9 +2,9 @@
 //! (SALESFORCE.md §2), and the identity URL that names the org and user.
 
 use crate::error::{clip, ErrorCode, SessionError};
+use crate::json::{self, Json};
 use crate::origin::{check_instance_url, parse_url, HostKind, Origin, Scheme};
 use crate::secret::Secret;
-use serde::Deserialize;
 
 /// A validated token response.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,21 +27,6 @@ pub struct MintedToken {
     pub scope: Option<String>,
 }
 
-/// The raw fields, all optional: validation decides what is missing.
-#[derive(Deserialize)]
-struct RawTokenResponse {
-    access_token: Option<serde_json::Value>,
-    refresh_token: Option<serde_json::Value>,
-    instance_url: Option<serde_json::Value>,
-    id: Option<serde_json::Value>,
-    issued_at: Option<serde_json::Value>,
-    scope: Option<serde_json::Value>,
-    token_type: Option<serde_json::Value>,
-    sfdc_community_url: Option<serde_json::Value>,
-    error: Option<serde_json::Value>,
-    error_description: Option<serde_json::Value>,
-}
-
 fn invalid(why: impl Into<String>) -> SessionError {
     let why = why.into();
     SessionError::new(
@@ -51,37 +36,33 @@ fn invalid(why: impl Into<String>) -> SessionError {
     .evidence(why)
 }
 
-fn string_field(
-    value: &Option<serde_json::Value>,
-    name: &str,
-) -> Result<Option<String>, SessionError> {
-    match value {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(serde_json::Value::String(s)) if s.trim().is_empty() => {
-            Err(invalid(format!("'{name}' is empty")))
-        }
-        Some(serde_json::Value::String(s)) => Ok(Some(s.trim().to_string())),
+/// Member `name` of the response, trimmed; absent and `null` are `None`.
+fn string_field(response: &Json, name: &str) -> Result<Option<String>, SessionError> {
+    match response.get(name) {
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::String(s)) if s.trim().is_empty() => Err(invalid(format!("'{name}' is empty"))),
+        Some(Json::String(s)) => Ok(Some(s.trim().to_string())),
         Some(_) => Err(invalid(format!("'{name}' is not a string"))),
     }
 }
 
-fn required(value: &Option<serde_json::Value>, name: &str) -> Result<String, SessionError> {
-    string_field(value, name)?.ok_or_else(|| invalid(format!("'{name}' is missing")))
+fn required(response: &Json, name: &str) -> Result<String, SessionError> {
+    string_field(response, name)?.ok_or_else(|| invalid(format!("'{name}' is missing")))
 }
 
 /// `issued_at` is a string of epoch milliseconds; a number is tolerated.
-fn parse_issued_at(value: &Option<serde_json::Value>) -> Result<u64, SessionError> {
-    match value {
-        Some(serde_json::Value::String(s))
+fn parse_issued_at(response: &Json) -> Result<u64, SessionError> {
+    match response.get("issued_at") {
+        Some(Json::String(s))
             if !s.is_empty() && s.len() <= 16 && s.bytes().all(|b| b.is_ascii_digit()) =>
         {
             s.parse()
                 .map_err(|_| invalid("'issued_at' is not epoch milliseconds"))
         }
-        Some(serde_json::Value::Number(n)) => n
+        Some(n @ Json::Number(_)) => n
             .as_u64()
             .ok_or_else(|| invalid("'issued_at' is not epoch milliseconds")),
-        None | Some(serde_json::Value::Null) => Err(invalid("'issued_at' is missing")),
+        None | Some(Json::Null) => Err(invalid("'issued_at' is missing")),
         Some(_) => Err(invalid("'issued_at' is not epoch milliseconds")),
     }
 }
@@ -130,15 +111,13 @@ pub fn parse_token_response(
     json: &str,
     allow_insecure_loopback: bool,
 ) -> Result<MintedToken, SessionError> {
-    let raw: RawTokenResponse = match serde_json::from_str::<serde_json::Value>(json) {
-        Ok(v @ serde_json::Value::Object(_)) => {
-            serde_json::from_value(v).map_err(|_| invalid("fields have the wrong types"))?
-        }
-        Ok(_) => return Err(invalid("the body is not a JSON object")),
-        Err(_) => return Err(invalid("the body is not JSON")),
+    let raw = match json::parse(json) {
+        Some(v) if v.is_object() => v,
+        Some(_) => return Err(invalid("the body is not a JSON object")),
+        None => return Err(invalid("the body is not JSON")),
     };
-    if let Some(error) = string_field(&raw.error, "error").ok().flatten() {
-        let description = string_field(&raw.error_description, "error_description")
+    if let Some(error) = string_field(&raw, "error").ok().flatten() {
+        let description = string_field(&raw, "error_description")
             .ok()
             .flatten()
             .unwrap_or_default();
@@ -148,12 +127,12 @@ pub fn parse_token_response(
             clip(&description, 120)
         )));
     }
-    let access_token = Secret::new(required(&raw.access_token, "access_token")?);
-    let refresh_token = string_field(&raw.refresh_token, "refresh_token")?.map(Secret::new);
-    let instance_url = required(&raw.instance_url, "instance_url")?;
-    let id_url = required(&raw.id, "id")?;
-    let issued_at = parse_issued_at(&raw.issued_at)?;
-    if let Some(t) = string_field(&raw.token_type, "token_type")? {
+    let access_token = Secret::new(required(&raw, "access_token")?);
+    let refresh_token = string_field(&raw, "refresh_token")?.map(Secret::new);
+    let instance_url = required(&raw, "instance_url")?;
+    let id_url = required(&raw, "id")?;
+    let issued_at = parse_issued_at(&raw)?;
+    if let Some(t) = string_field(&raw, "token_type")? {
         if !t.eq_ignore_ascii_case("bearer") {
             return Err(invalid(format!(
                 "'token_type' is '{}', not Bearer",
@@ -161,7 +140,7 @@ pub fn parse_token_response(
             )));
         }
     }
-    let community = string_field(&raw.sfdc_community_url, "sfdc_community_url")?;
+    let community = string_field(&raw, "sfdc_community_url")?;
     let origin = check_instance_url(&instance_url, allow_insecure_loopback, community.as_deref())
         .map_err(|why| {
         if parse_url(&instance_url).is_err() {
@@ -184,7 +163,7 @@ pub fn parse_token_response(
         org_id: identity.org_id,
         user_id: identity.user_id,
         issued_at,
-        scope: string_field(&raw.scope, "scope").ok().flatten(),
+        scope: string_field(&raw, "scope").ok().flatten(),
     })
 }
 

@@ -12,11 +12,13 @@ pub fn sign(secret: &Secret, body: &[u8]) -> String {
         Err(_) => return String::new(),
     };
     mac.update(body);
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(64);
+    for b in mac.finalize().into_bytes() {
+        hex.push(char::from(HEX[usize::from(b >> 4)]));
+        hex.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    hex
 }
 
 #[cfg(test)]

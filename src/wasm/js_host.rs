@@ -78,13 +78,18 @@ fn form_encode(pairs: &[(&str, &str)]) -> String {
 }
 
 fn encode_component(s: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for b in s.bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
                 out.push(b as char)
             }
             b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
+            _ => {
+                out.push('%');
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xf)]));
+            }
         }
     }
 }
@@ -284,19 +289,16 @@ impl Host for JsHost {
         self.on_event.is_some()
     }
 
-    fn emit(&self, event: &serde_json::Value) {
+    fn emit(&self, event_json: &str) {
         let Some(f) = &self.on_event else { return };
-        if let Ok(value) = JSON::parse(&event.to_string()) {
+        if let Ok(value) = JSON::parse(event_json) {
             // A listener that throws must not break the call it observes.
             let _ = f.call1(&JsValue::UNDEFINED, &value);
         }
     }
 }
 
-/// Turns a serialisable value into a plain JavaScript object.
-pub fn to_js<T: serde::Serialize>(value: &T) -> JsValue {
-    serde_json::to_string(value)
-        .ok()
-        .and_then(|s| JSON::parse(&s).ok())
-        .unwrap_or(JsValue::NULL)
+/// Turns the JSON text of a record, report or info object into a plain JavaScript object.
+pub fn to_js(json: &str) -> JsValue {
+    JSON::parse(json).unwrap_or(JsValue::NULL)
 }

@@ -9,18 +9,12 @@ use crate::engine::{Engine, FetchError};
 use crate::error::SessionError;
 use js_host::{describe, to_js, JsHost};
 use js_sys::{Function, Promise};
-use serde_json::json;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 fn error_record(e: &SessionError) -> JsValue {
-    let mut v =
-        serde_json::to_value(e).unwrap_or_else(|_| json!({ "code": e.code, "message": e.message }));
-    if let Some(obj) = v.as_object_mut() {
-        obj.insert("kind".into(), json!("SalesforceSessionError"));
-    }
-    to_js(&v)
+    to_js(&e.to_record_json())
 }
 
 /// The session engine, exported for the JavaScript wrapper.
@@ -58,7 +52,7 @@ impl WasmSessions {
             engine
                 .connect(&id, &token_json)
                 .await
-                .map(|i| to_js(&i))
+                .map(|i| to_js(&i.to_json()))
                 .map_err(|e| error_record(&e))
         })
     }
@@ -82,7 +76,7 @@ impl WasmSessions {
             engine
                 .info(&id)
                 .await
-                .map(|i| to_js(&i))
+                .map(|i| to_js(&i.to_json()))
                 .map_err(|e| error_record(&e))
         })
     }
@@ -94,7 +88,7 @@ impl WasmSessions {
             engine
                 .refresh(&id)
                 .await
-                .map(|i| to_js(&i))
+                .map(|i| to_js(&i.to_json()))
                 .map_err(|e| error_record(&e))
         })
     }
@@ -118,7 +112,7 @@ impl WasmSessions {
             engine
                 .diagnose(&id)
                 .await
-                .map(|r| to_js(&r))
+                .map(|r| to_js(&r.to_json()))
                 .map_err(|e| error_record(&e))
         })
     }
