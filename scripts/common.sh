@@ -11,7 +11,7 @@ PACKED_WASM="$PKG_DIR/${CRATE_LIB}_bg.wasm"
 # The product target (MISSION.md) is 64 KiB gzipped; the module is not there yet (the engine's
 # async code is the largest part). Until it is, this ceiling stops the size from growing unnoticed.
 WASM_GZIP_TARGET_BYTES=$((64 * 1024))
-WASM_GZIP_BUDGET_BYTES=$((128 * 1024))
+WASM_GZIP_BUDGET_BYTES=$((96 * 1024))
 
 # The wasm-bindgen version pinned in Cargo.toml (`wasm-bindgen = "=X"`): the CLI must match it exactly.
 pinned_wasm_bindgen_version() {

@@ -21,7 +21,7 @@ use crate::record::{
     ConnectionInfo, ExpirySource, LocalToken, ReauthInfo, Status, StoredConnection,
 };
 use crate::secret::Secret;
-use crate::sf_error::parse_api_error;
+use crate::sf_error::{parse_api_error, ApiError};
 use crate::token::parse_token_response;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -698,7 +698,10 @@ impl<H: Host> Engine<H> {
         let parsed = json::parse(&reply.body).unwrap_or(Json::Null);
         let active =
             reply.status == 200 && parsed.get("active").and_then(Json::as_bool) == Some(true);
-        let exp_ms = parsed.get("exp").and_then(Json::as_u64).map(|s| s * 1000);
+        let exp_ms = parsed
+            .get("exp")
+            .and_then(Json::as_u64)
+            .map(|s| s.saturating_mul(1000));
         self.emit_for(
             "introspection",
             id,
@@ -739,11 +742,14 @@ impl<H: Host> Engine<H> {
 
     async fn refresh_with_token_endpoint(&self, id: &str, reason: RefreshReason) -> Outcome {
         let started = self.host.now_ms();
-        let (refresh_token, fallback_id, org_id) = self
+        let (refresh_token, stored, org_id) = self
             .with_conn(id, |c| {
                 (
                     c.record.refresh_token.clone(),
-                    c.record.id_url.clone(),
+                    StoredFields {
+                        id_url: c.record.id_url.clone(),
+                        instance_url: c.record.instance_url.clone(),
+                    },
                     c.record.org_id.clone(),
                 )
             })
@@ -794,7 +800,7 @@ impl<H: Host> Engine<H> {
             let failure = match self.host.post_form(&url, &form).await {
                 Ok(reply) if reply.status == 200 => {
                     return self
-                        .store_refreshed(id, reason, &reply.body, &fallback_id, started, attempt)
+                        .store_refreshed(id, reason, &reply.body, &stored, started, attempt)
                         .await;
                 }
                 Ok(reply) => {
@@ -859,11 +865,11 @@ impl<H: Host> Engine<H> {
         id: &str,
         reason: RefreshReason,
         body: &str,
-        fallback_id: &str,
+        stored: &StoredFields,
         started: u64,
         attempt: u32,
     ) -> Outcome {
-        let body = inject_identity(body, fallback_id);
+        let body = complete_refresh_response(body, stored, self.host.now_ms());
         let token = match parse_token_response(&body, self.config.allow_insecure_loopback) {
             Ok(t) => t,
             Err(e) => {
@@ -1391,30 +1397,14 @@ impl<H: Host> Engine<H> {
                         .into());
                 }
                 ResponseVerdict::RateLimited(e) => {
-                    return Err(SessionError::new(
-                        ErrorCode::RateLimited,
-                        "The org's API request limit is exhausted",
-                    )
-                    .status(status)
-                    .evidence(format!(
-                        "{method} {path} answered {status} REQUEST_LIMIT_EXCEEDED: \"{}\"",
-                        clip(&e.message, 160)
-                    ))
-                    .about(id, Some(&org_id))
-                    .into());
+                    let summary = "The org's API request limit is exhausted";
+                    let e = org_refusal(ErrorCode::RateLimited, summary, method, path, status, &e);
+                    return Err(e.about(id, Some(&org_id)).into());
                 }
                 ResponseVerdict::ApiDisabled(e) => {
-                    return Err(SessionError::new(
-                        ErrorCode::ApiDisabled,
-                        "The REST API is not enabled for this org",
-                    )
-                    .status(status)
-                    .evidence(format!(
-                        "{method} {path} answered {status} API_DISABLED_FOR_ORG: \"{}\"",
-                        clip(&e.message, 160)
-                    ))
-                    .about(id, Some(&org_id))
-                    .into());
+                    let summary = "The REST API is not enabled for this org";
+                    let e = org_refusal(ErrorCode::ApiDisabled, summary, method, path, status, &e);
+                    return Err(e.about(id, Some(&org_id)).into());
                 }
                 ResponseVerdict::SessionRejected(e) => {
                     self.count_invalid_session(id);
@@ -1880,14 +1870,54 @@ impl<H: Host> Engine<H> {
 }
 
 /// Refresh responses carry `id`; when a server omits it, keep the stored one.
-fn inject_identity(body: &str, fallback_id: &str) -> String {
-    match json::parse(body) {
-        Some(Json::Object(mut members)) if !members.iter().any(|(name, _)| name == "id") => {
-            members.push(("id".into(), Json::str(fallback_id)));
-            Json::Object(members).write()
-        }
-        _ => body.to_string(),
+/// An org-level refusal of a call (limits, API disabled), quoting what Salesforce said.
+fn org_refusal(
+    code: ErrorCode,
+    summary: &str,
+    method: &str,
+    path: &str,
+    status: u16,
+    e: &ApiError,
+) -> SessionError {
+    SessionError::new(code, summary)
+        .status(status)
+        .evidence(format!(
+            "{method} {path} answered {status} {}: \"{}\"",
+            e.code,
+            clip(&e.message, 160)
+        ))
+}
+
+/// What a refresh response may leave out and the stored record already knows.
+struct StoredFields {
+    id_url: String,
+    instance_url: String,
+}
+
+/// Refresh responses carry `id`, `instance_url` and `issued_at`; when a server omits
+/// one, the stored identity and instance are kept and the token counts as issued now.
+/// A value that is present is always taken as it is (sandbox refresh moves instances).
+fn complete_refresh_response(body: &str, stored: &StoredFields, now: u64) -> String {
+    let Some(Json::Object(mut members)) = json::parse(body) else {
+        return body.to_string();
+    };
+    let has = |members: &Vec<(std::borrow::Cow<'_, str>, Json<'_>)>, name: &str| {
+        members.iter().any(|(n, _)| n == name)
+    };
+    let before = members.len();
+    if !has(&members, "id") {
+        members.push(("id".into(), Json::str(&stored.id_url)));
     }
+    if !has(&members, "instance_url") {
+        members.push(("instance_url".into(), Json::str(&stored.instance_url)));
+    }
+    if !has(&members, "issued_at") {
+        members.push(("issued_at".into(), Json::Uint(now)));
+    }
+    if members.len() == before {
+        return body.to_string();
+    }
+    Json::Object(members).write()
 }
 
 #[cfg(test)]
@@ -1915,14 +1945,22 @@ mod tests {
     }
 
     #[test]
-    fn a_refresh_body_without_id_gets_the_stored_one() {
-        let body = inject_identity(r#"{"access_token":"a","n":1.5}"#, "https://x/id/1");
+    fn a_refresh_body_gets_the_stored_identity_and_instance_when_it_omits_them() {
+        let stored = StoredFields {
+            id_url: "https://x/id/1".into(),
+            instance_url: "https://a.my.salesforce.com".into(),
+        };
+        let body = complete_refresh_response(r#"{"access_token":"a","n":1.5}"#, &stored, 7);
         assert_eq!(
             body,
-            r#"{"access_token":"a","n":1.5,"id":"https://x/id/1"}"#
+            r#"{"access_token":"a","n":1.5,"id":"https://x/id/1","instance_url":"https://a.my.salesforce.com","issued_at":7}"#
         );
-        let with_id = r#"{"id":"mine"}"#;
-        assert_eq!(inject_identity(with_id, "other"), with_id);
-        assert_eq!(inject_identity("not json", "other"), "not json");
+        let complete =
+            r#"{"id":"mine","instance_url":"https://b.my.salesforce.com","issued_at":"5"}"#;
+        assert_eq!(complete_refresh_response(complete, &stored, 7), complete);
+        assert_eq!(
+            complete_refresh_response("not json", &stored, 7),
+            "not json"
+        );
     }
 }

@@ -78,8 +78,10 @@ pub struct Identity {
     pub origin: Origin,
 }
 
+/// Salesforce ids are 15 or 18 characters; emulators and test orgs sometimes use
+/// shorter ones with the right key prefix, which is what identifies the kind.
 fn is_sf_id(s: &str, prefix: &str) -> bool {
-    (s.len() == 15 || s.len() == 18)
+    (prefix.len()..=18).contains(&s.len())
         && s.starts_with(prefix)
         && s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
@@ -205,6 +207,20 @@ mod tests {
         let e = parse_token_response(&GOOD.replace("/id/00Dx0000000BV7zEAG", "/id/xyz"), false)
             .unwrap_err();
         assert!(e.evidence[0].contains("'id'"));
+    }
+
+    #[test]
+    fn identity_ids_need_their_key_prefix_not_a_full_length() {
+        assert!(
+            parse_identity_url("https://login.salesforce.com/id/00Dacme/005bob", false).is_ok()
+        );
+        assert!(parse_identity_url("https://login.salesforce.com/id/acme/005bob", false).is_err());
+        assert!(parse_identity_url("https://login.salesforce.com/id/00Dacme/bob", false).is_err());
+        assert!(parse_identity_url(
+            "https://login.salesforce.com/id/00D0000000000000000001/005bob",
+            false
+        )
+        .is_err());
     }
 
     #[test]
