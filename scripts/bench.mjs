@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import { SessionManager, MemoryStore } from 'salesforce-session';
 import { startEmulator } from './tests/emulator/index.mjs';
 
@@ -147,7 +149,10 @@ function startupTime() {
   const loads = [];
   const firsts = [];
   for (let i = 0; i < 5; i++) {
-    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: process.cwd(), encoding: 'utf8' });
+    // From the consumer's folder, where the installed package resolves.
+    const cwd = path.dirname(fileURLToPath(import.meta.url));
+    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd, encoding: 'utf8' });
+    if (out.status !== 0) throw new Error(`startup probe failed: ${out.stderr.trim()}`);
     const [load, first] = JSON.parse(out.stdout.trim());
     loads.push(load);
     firsts.push(first);
