@@ -860,6 +860,25 @@ impl<H: Host> Engine<H> {
         Err(error)
     }
 
+    /// A 200 from the token endpoint that cannot be used: reported, nothing stored.
+    fn refused_token_response(
+        &self,
+        id: &str,
+        reason: RefreshReason,
+        e: SessionError,
+    ) -> SessionError {
+        self.emit_for(
+            "refresh_failed",
+            id,
+            vec![
+                ("reason", Json::str(reason.as_str())),
+                ("code", Json::str(e.code.as_str())),
+                ("evidence", Json::strs(&e.evidence)),
+            ],
+        );
+        e
+    }
+
     async fn store_refreshed(
         &self,
         id: &str,
@@ -874,16 +893,7 @@ impl<H: Host> Engine<H> {
             Ok(t) => t,
             Err(e) => {
                 let e = e.about(id, self.org_id_of(id).as_deref());
-                self.emit_for(
-                    "refresh_failed",
-                    id,
-                    vec![
-                        ("reason", Json::str(reason.as_str())),
-                        ("code", Json::str(e.code.as_str())),
-                        ("evidence", Json::strs(&e.evidence)),
-                    ],
-                );
-                return Err(e);
+                return Err(self.refused_token_response(id, reason, e));
             }
         };
         let (record, local) = self
@@ -899,16 +909,7 @@ impl<H: Host> Engine<H> {
                 record.org_id, record.user_id, token.org_id, token.user_id
             ))
             .about(id, Some(&record.org_id));
-            self.emit_for(
-                "refresh_failed",
-                id,
-                vec![
-                    ("reason", Json::str(reason.as_str())),
-                    ("code", Json::str(e.code.as_str())),
-                    ("evidence", Json::strs(&e.evidence)),
-                ],
-            );
-            return Err(e);
+            return Err(self.refused_token_response(id, reason, e));
         }
         let origin = self.origin_of(
             &StoredConnection {
