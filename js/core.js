@@ -85,6 +85,7 @@ export class SessionManager {
   #engine = null;
   #pending = null;
   #args;
+  #fetchFn;
 
   /**
    * @param {import('./index.d.ts').SessionManagerOptions} options
@@ -115,6 +116,7 @@ export class SessionManager {
     }
     const onEvent = options.onEvent ? (event) => options.onEvent(event) : undefined;
     this.#args = [optionsJson, fetchFn, store, options.now, onEvent];
+    this.#fetchFn = fetchFn;
     this.instanceId = plain.instanceId;
     if (wasmReady) this.#engine = this.#build();
   }
@@ -174,13 +176,33 @@ export class SessionManager {
    */
   fetch(connectionId, input, init) {
     const engine = this.#engine;
-    // The common case stays synchronous up to the engine: a path or URL string and a replayable body.
+    // The common case (a path or URL string, a replayable body) takes the hot path: the
+    // engine decides what to send without I/O, this side sends it, and the engine only
+    // takes over when the response may carry a session failure.
     if (engine && typeof connectionId === 'string' && connectionId && typeof input === 'string' && !isReadableStream(init?.body)) {
       const method = init?.method ? String(init.method).toUpperCase() : 'GET';
       const request = init ? plainInit(init, method) : EMPTY_INIT;
-      return engine.fetch(connectionId, canonicalTarget(input), method, request).catch(rethrow);
+      const target = canonicalTarget(input);
+      let prepared;
+      try {
+        prepared = engine.prepare(connectionId, target, method);
+      } catch (thrown) {
+        return Promise.reject(fromWasm(thrown));
+      }
+      if (prepared === undefined) return engine.fetch(connectionId, target, method, request).catch(rethrow);
+      return this.#sendPrepared(engine, connectionId, method, request, prepared);
     }
     return this.#slowFetch(connectionId, input, init);
+  }
+
+  #sendPrepared(engine, connectionId, method, request, [url, authorization, path, started]) {
+    const headers = new Headers(request.headers);
+    headers.set('authorization', authorization);
+    // Tokens never follow a redirect.
+    return this.#fetchFn(url, { ...request, headers, redirect: 'manual' }).then((response) => {
+      if (engine.settle(connectionId, method, path, response.status, started)) return response;
+      return engine.resume(connectionId, url, path, method, request, response, authorization).catch(rethrow);
+    });
   }
 
   async #slowFetch(connectionId, input, init) {

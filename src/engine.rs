@@ -94,6 +94,38 @@ struct TokenView {
     minted_by: String,
 }
 
+/// A call as it goes out: where, what, and the caller's request.
+pub struct Outgoing<'a, R> {
+    /// The full URL.
+    pub url: &'a str,
+    /// The path without query, for events.
+    pub path: &'a str,
+    /// The HTTP method.
+    pub method: &'a str,
+    /// The caller's request (headers, body, signal…).
+    pub request: &'a R,
+}
+
+/// What passed the checks before sending.
+struct Cleared {
+    target: crate::origin::Target,
+    org_id: String,
+    can_refresh: bool,
+    gate: WriteGate,
+}
+
+/// A call ready to send on the hot path.
+pub struct Prepared {
+    /// Where to send it.
+    pub url: String,
+    /// Its path without query, for events.
+    pub path: String,
+    /// The access token to send as `Authorization: Bearer`.
+    pub bearer: Secret,
+    /// When it was prepared, epoch ms (the configured clock).
+    pub started: u64,
+}
+
 /// In-memory state of one connection.
 struct Conn {
     record: StoredConnection,
@@ -1211,6 +1243,74 @@ impl<H: Host> Engine<H> {
         e
     }
 
+    /// The checks every call passes before anything is sent: the connection is
+    /// usable, the target is its instance, and a write may go to its org.
+    fn before_send(&self, id: &str, input: &str, method: &str) -> Result<Cleared, SessionError> {
+        let (status, target, org_id, can_refresh) = self
+            .with_conn(id, |c| {
+                let target = resolve_target(input, &c.origin, Some(&c.record.id_url));
+                (
+                    c.record.status,
+                    target,
+                    c.record.org_id.clone(),
+                    c.record.refresh_token.is_some(),
+                )
+            })
+            .ok_or_else(|| Self::unknown(id))?;
+        if status == Status::ReauthRequired {
+            let record = self
+                .with_conn(id, |c| c.record.clone())
+                .ok_or_else(|| Self::unknown(id))?;
+            return Err(self.revoked_error(id, &record));
+        }
+        let target = target.map_err(|why| {
+            SessionError::new(
+                ErrorCode::WrongInstanceUrl,
+                "Refused to send the access token outside the connection's instance",
+            )
+            .evidence(why)
+            .evidence("nothing was sent")
+            .about(id, Some(&org_id))
+        })?;
+        let gate = if is_write(method) {
+            let now = self.host.now_ms();
+            let gate = write_gate(
+                self.orgs
+                    .borrow()
+                    .get(&org_id)
+                    .and_then(|o| o.read_only.as_ref()),
+                now,
+            );
+            if let WriteGate::Hold(at) = gate {
+                let evidence = vec![
+                    "the org answered INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE to an earlier write".to_string(),
+                    format!("writes are held until the next probe in {} s; nothing was sent", at.saturating_sub(now).div_ceil(1000)),
+                ];
+                return Err(self.read_only_error(id, &org_id, evidence, None));
+            }
+            gate
+        } else {
+            WriteGate::Send
+        };
+        Ok(Cleared {
+            target,
+            org_id,
+            can_refresh,
+            gate,
+        })
+    }
+
+    fn set_probing(&self, org_id: &str, probing: bool) {
+        if let Some(s) = self
+            .orgs
+            .borrow_mut()
+            .get_mut(org_id)
+            .and_then(|o| o.read_only.as_mut())
+        {
+            s.probing = probing;
+        }
+    }
+
     /// Sends the caller's request with the connection's token, refreshing and
     /// retrying at most once when the session is rejected, and classifying every
     /// failure that cannot be recovered.
@@ -1222,91 +1322,151 @@ impl<H: Host> Engine<H> {
         request: &H::Request,
     ) -> Result<H::Response, FetchError<H::SendError>> {
         self.load(id).await?;
-        let (status, origin, id_url, org_id, can_refresh) = self
-            .with_conn(id, |c| {
-                (
-                    c.record.status,
-                    c.origin.clone(),
-                    c.record.id_url.clone(),
-                    c.record.org_id.clone(),
-                    c.record.refresh_token.is_some(),
-                )
-            })
-            .ok_or_else(|| Self::unknown(id))?;
-        if status == Status::ReauthRequired {
-            let record = self
-                .with_conn(id, |c| c.record.clone())
-                .ok_or_else(|| Self::unknown(id))?;
-            return Err(self.revoked_error(id, &record).into());
+        let cleared = self.before_send(id, input, method)?;
+        let probe = cleared.gate == WriteGate::Probe;
+        if probe {
+            self.set_probing(&cleared.org_id, true);
         }
-        let target = resolve_target(input, &origin, Some(&id_url)).map_err(|why| {
-            SessionError::new(
-                ErrorCode::WrongInstanceUrl,
-                "Refused to send the access token outside the connection's instance",
-            )
-            .evidence(why)
-            .evidence("nothing was sent")
-            .about(id, Some(&org_id))
-        })?;
-        let write = is_write(method);
-        let mut probe = false;
-        if write {
-            let now = self.host.now_ms();
-            let gate = write_gate(
-                self.orgs
-                    .borrow()
-                    .get(&org_id)
-                    .and_then(|o| o.read_only.as_ref()),
-                now,
-            );
-            match gate {
-                WriteGate::Send => {}
-                WriteGate::Probe => {
-                    probe = true;
-                    if let Some(s) = self
-                        .orgs
-                        .borrow_mut()
-                        .get_mut(&org_id)
-                        .and_then(|o| o.read_only.as_mut())
-                    {
-                        s.probing = true;
-                    }
-                }
-                WriteGate::Hold(at) => {
-                    let evidence = vec![
-                        "the org answered INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE to an earlier write".to_string(),
-                        format!("writes are held until the next probe in {} s; nothing was sent", at.saturating_sub(now).div_ceil(1000)),
-                    ];
-                    return Err(self.read_only_error(id, &org_id, evidence, None).into());
-                }
-            }
-        }
+        let target = &cleared.target;
+        let call = Outgoing {
+            url: &target.url,
+            path: &target.path,
+            method,
+            request,
+        };
         let result = self
-            .send_with_retry(id, &target.url, &target.path, method, request, can_refresh)
+            .send_with_retry(id, call, cleared.can_refresh, None)
             .await;
         if probe {
-            if let Some(s) = self
-                .orgs
-                .borrow_mut()
-                .get_mut(&org_id)
-                .and_then(|o| o.read_only.as_mut())
-            {
-                s.probing = false;
-            }
+            self.set_probing(&cleared.org_id, false);
         }
         result
+    }
+
+    /// The hot path, without I/O: what to send for a call whose connection is in
+    /// memory, whose token is not due and whose org needs no probe. `Ok(None)` sends
+    /// the call down the full path ([`Engine::fetch`]).
+    pub fn prepare(
+        &self,
+        id: &str,
+        input: &str,
+        method: &str,
+    ) -> Result<Option<Prepared>, SessionError> {
+        if !self.conns.borrow().contains_key(id) {
+            return Ok(None);
+        }
+        let cleared = self.before_send(id, input, method)?;
+        if cleared.gate != WriteGate::Send {
+            return Ok(None);
+        }
+        let now = self.host.now_ms();
+        let Some(view) = self.current_view(id) else {
+            return Ok(None);
+        };
+        let held = self
+            .with_conn(id, |c| now < c.proactive_hold_until)
+            .unwrap_or(false);
+        let due = due_for_refresh(now, view.expires_at, self.config.refresh_margin_s);
+        if due && cleared.can_refresh && !held && self.blocked(id).is_none() {
+            return Ok(None);
+        }
+        Ok(Some(Prepared {
+            url: cleared.target.url,
+            path: cleared.target.path,
+            bearer: view.access,
+            started: now,
+        }))
+    }
+
+    /// The hot path after the response arrived: records the request and says whether
+    /// the response can go to the caller as it is (`true`), or must be examined by
+    /// [`Engine::resume`] (a status that may carry a session failure).
+    pub fn settle(&self, id: &str, method: &str, path: &str, status: u16, started: u64) -> bool {
+        self.emit_request(id, method, path, status, started, 1);
+        if needs_body(status) {
+            return false;
+        }
+        if (200..400).contains(&status) {
+            self.with_conn(id, |c| {
+                c.ever_succeeded = true;
+                c.blocked = None;
+            });
+        }
+        true
+    }
+
+    /// Takes over a call prepared by [`Engine::prepare`] whose response needs
+    /// examining: classifies it and, for a rejected session, refreshes and retries once.
+    pub async fn resume(
+        &self,
+        id: &str,
+        call: Outgoing<'_, H::Request>,
+        response: H::Response,
+        used: Secret,
+    ) -> Result<H::Response, FetchError<H::SendError>> {
+        self.load(id).await?;
+        let view = match self.current_view(id) {
+            Some(v) if v.access == used => v,
+            // Someone replaced the token meanwhile; what it was no longer matters.
+            _ => TokenView {
+                access: used,
+                issued_at: 0,
+                expires_at: 0,
+                minted_by: String::new(),
+            },
+        };
+        let can_refresh = self
+            .with_conn(id, |c| c.record.refresh_token.is_some())
+            .unwrap_or(false);
+        self.send_with_retry(id, call, can_refresh, Some((response, view)))
+            .await
+    }
+
+    fn emit_request(
+        &self,
+        id: &str,
+        method: &str,
+        path: &str,
+        status: u16,
+        started: u64,
+        attempt: u32,
+    ) {
+        if !self.host.wants_events() {
+            return;
+        }
+        self.emit_for(
+            "request",
+            id,
+            vec![
+                ("method", Json::str(method)),
+                ("path", Json::str(path)),
+                ("status", Json::Uint(status.into())),
+                (
+                    "durationMs",
+                    Json::Uint(self.host.now_ms().saturating_sub(started)),
+                ),
+                ("attempt", Json::Uint(attempt.into())),
+            ],
+        );
     }
 
     async fn send_with_retry(
         &self,
         id: &str,
-        url: &str,
-        path: &str,
-        method: &str,
-        request: &H::Request,
+        call: Outgoing<'_, H::Request>,
         can_refresh: bool,
+        first: Option<(H::Response, TokenView)>,
     ) -> Result<H::Response, FetchError<H::SendError>> {
-        let mut view = self.current_view(id);
+        let Outgoing {
+            url,
+            path,
+            method,
+            request,
+        } = call;
+        let (mut first, mut view) = match first {
+            Some((response, view)) => (Some(response), Some(view)),
+            None => (None, self.current_view(id)),
+        };
         let now = self.host.now_ms();
         let due = view
             .as_ref()
@@ -1314,7 +1474,12 @@ impl<H: Host> Engine<H> {
         let held = self
             .with_conn(id, |c| now < c.proactive_hold_until)
             .unwrap_or(false);
-        if due && can_refresh && !(held && view.is_some()) && self.blocked(id).is_none() {
+        if first.is_none()
+            && due
+            && can_refresh
+            && !(held && view.is_some())
+            && self.blocked(id).is_none()
+        {
             match self.renew(id, RefreshReason::Proactive, None).await {
                 Ok(_) => view = self.current_view(id),
                 // Revocation and bad configuration are final; anything else leaves
@@ -1344,27 +1509,28 @@ impl<H: Host> Engine<H> {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let started = self.host.now_ms();
-            let response = self
-                .host
-                .send(url, method, request, &view.access)
-                .await
-                .map_err(FetchError::Transport)?;
+            let response = match first.take() {
+                // A prepared call's response: its request event is already out.
+                Some(response) => response,
+                None => {
+                    let started = self.host.now_ms();
+                    let response = self
+                        .host
+                        .send(url, method, request, &view.access)
+                        .await
+                        .map_err(FetchError::Transport)?;
+                    self.emit_request(
+                        id,
+                        method,
+                        path,
+                        self.host.status(&response),
+                        started,
+                        attempt,
+                    );
+                    response
+                }
+            };
             let status = self.host.status(&response);
-            self.emit_for(
-                "request",
-                id,
-                vec![
-                    ("method", Json::str(method)),
-                    ("path", Json::str(path)),
-                    ("status", Json::Uint(status.into())),
-                    (
-                        "durationMs",
-                        Json::Uint(self.host.now_ms().saturating_sub(started)),
-                    ),
-                    ("attempt", Json::Uint(attempt.into())),
-                ],
-            );
             let verdict = if needs_body(status) {
                 classify_response(status, &self.host.peek_body(&response).await)
             } else {

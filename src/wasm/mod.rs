@@ -5,12 +5,14 @@
 mod js_host;
 
 use crate::config::Config;
-use crate::engine::{Engine, FetchError};
+use crate::engine::{Engine, FetchError, Outgoing};
 use crate::error::SessionError;
+use crate::secret::Secret;
 use js_host::{describe, to_js, JsHost};
 use js_sys::{Function, Promise};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 
 fn error_record(e: &SessionError) -> JsValue {
@@ -62,6 +64,68 @@ impl WasmSessions {
         let engine = self.engine.clone();
         future_to_promise(async move {
             match engine.fetch(&id, &input, &method, &init).await {
+                Ok(response) => Ok(response.into()),
+                Err(FetchError::Session(e)) => Err(error_record(&e)),
+                Err(FetchError::Transport(e)) => Err(e),
+            }
+        })
+    }
+
+    /// The hot path's first half, without I/O: `[url, authorization, path, started]`
+    /// for the caller to send, or `undefined` to take `fetch` instead. Throws an
+    /// error record when the call must not be sent at all.
+    pub fn prepare(&self, id: &str, input: &str, method: &str) -> Result<JsValue, JsValue> {
+        match self.engine.prepare(id, input, method) {
+            Ok(Some(p)) => {
+                let authorization = format!("Bearer {}", p.bearer.expose());
+                let parts = js_sys::Array::of4(
+                    &p.url.into(),
+                    &authorization.into(),
+                    &p.path.into(),
+                    &JsValue::from_f64(p.started as f64),
+                );
+                Ok(parts.into())
+            }
+            Ok(None) => Ok(JsValue::UNDEFINED),
+            Err(e) => Err(error_record(&e)),
+        }
+    }
+
+    /// The hot path's second half: `true` when the response can go to the caller as it is.
+    pub fn settle(&self, id: &str, method: &str, path: &str, status: u16, started: f64) -> bool {
+        self.engine.settle(id, method, path, status, started as u64)
+    }
+
+    /// Examines a prepared call's response that may carry a session failure, and
+    /// refreshes and retries once where that recovers it.
+    #[allow(clippy::too_many_arguments)] // flat arguments keep the boundary to plain values
+    pub fn resume(
+        &self,
+        id: String,
+        url: String,
+        path: String,
+        method: String,
+        init: JsValue,
+        response: JsValue,
+        authorization: String,
+    ) -> Promise {
+        let engine = self.engine.clone();
+        let used = Secret::new(
+            authorization
+                .strip_prefix("Bearer ")
+                .unwrap_or(&authorization),
+        );
+        future_to_promise(async move {
+            let call = Outgoing {
+                url: &url,
+                path: &path,
+                method: &method,
+                request: &init,
+            };
+            match engine
+                .resume(&id, call, response.unchecked_into(), used)
+                .await
+            {
                 Ok(response) => Ok(response.into()),
                 Err(FetchError::Session(e)) => Err(error_record(&e)),
                 Err(FetchError::Transport(e)) => Err(e),
