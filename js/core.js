@@ -75,6 +75,20 @@ async function replayableBody(body) {
   return body;
 }
 
+/** The caller's headers plus ours; a plain object stays one (fetch reads those fastest). */
+function withAuthorization(given, authorization) {
+  if (given === undefined || given === null) return { authorization };
+  if (Object.getPrototypeOf(given) === Object.prototype) {
+    const headers = {};
+    for (const name in given) if (name.toLowerCase() !== 'authorization') headers[name] = given[name];
+    headers.authorization = authorization;
+    return headers;
+  }
+  const headers = new Headers(given);
+  headers.set('authorization', authorization);
+  return headers;
+}
+
 function plainInit(init, method) {
   const out = { ...init, method };
   delete out.duplex;
@@ -196,8 +210,7 @@ export class SessionManager {
   }
 
   #sendPrepared(engine, connectionId, method, request, [url, authorization, path, started]) {
-    const headers = new Headers(request.headers);
-    headers.set('authorization', authorization);
+    const headers = withAuthorization(request.headers, authorization);
     // Tokens never follow a redirect.
     return this.#fetchFn(url, { ...request, headers, redirect: 'manual' }).then((response) => {
       if (engine.settle(connectionId, method, path, response.status, started)) return response;
