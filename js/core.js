@@ -211,8 +211,14 @@ export class SessionManager {
 
   #sendPrepared(engine, connectionId, method, request, [url, authorization, path, started]) {
     const headers = withAuthorization(request.headers, authorization);
-    // Tokens never follow a redirect.
-    return this.#fetchFn(url, { ...request, headers, redirect: 'manual' }).then((response) => {
+    let sent;
+    try {
+      // Tokens never follow a redirect.
+      sent = this.#fetchFn(url, { ...request, headers, redirect: 'manual' });
+    } catch (thrown) {
+      return Promise.reject(thrown);
+    }
+    return Promise.resolve(sent).then((response) => {
       if (engine.settle(connectionId, method, path, response.status, started)) return response;
       return engine.resume(connectionId, url, path, method, request, response, authorization).catch(rethrow);
     });

@@ -2,6 +2,7 @@
 // connection's own, whatever the caller put there, in whatever shape or case.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { SessionManager } from 'salesforce-session';
 import { startEmu, makeManager, connectNew, restRequests, API } from './helpers.mjs';
 
 const shapes = {
@@ -24,3 +25,17 @@ for (const [shape, headers] of Object.entries(shapes)) {
     assert.equal(sent.get('authorization'), `Bearer ${tokens.access_token}`);
   });
 }
+
+test('a fetch that throws synchronously gives a rejected promise, not a throw', async (t) => {
+  const emu = await startEmu(t);
+  const throwing = (url) => {
+    throw new TypeError('offline');
+  };
+  const sm = new SessionManager({ clientId: emu.clientId, loginUrl: emu.loginUrl, allowInsecureLoopback: true, now: () => emu.now(), fetch: throwing });
+  await sm.connect('acme', await emu.mintTokenResponse());
+  let promise;
+  assert.doesNotThrow(() => {
+    promise = sm.fetch('acme', `${API}/limits`);
+  });
+  await assert.rejects(promise, (err) => err instanceof TypeError && err.message === 'offline');
+});
