@@ -389,12 +389,22 @@ impl<H: Host> Engine<H> {
             .read_record(id)
             .await?
             .ok_or_else(|| Self::unknown(id))?;
+        self.take_record(id, record).await
+    }
+
+    /// Makes a record just read from the store this connection's state: adopted when
+    /// the connection is in memory, otherwise set up with this instance's own token.
+    async fn take_record(&self, id: &str, record: StoredConnection) -> Result<(), SessionError> {
+        if self.conns.borrow().contains_key(id) {
+            return self.adopt_record(id, record);
+        }
         let origin = self.origin_of(&record, id)?;
         let local = if record.ip_locked {
             self.read_local(id).await
         } else {
             None
         };
+        // Another call may have loaded it while this one awaited the store.
         self.conns
             .borrow_mut()
             .entry(id.to_string())
@@ -543,19 +553,7 @@ impl<H: Host> Engine<H> {
             .read_record(id)
             .await?
             .ok_or_else(|| Self::unknown(id))?;
-        if self.conns.borrow().contains_key(id) {
-            self.adopt_record(id, record)?;
-        } else {
-            let origin = self.origin_of(&record, id)?;
-            let local = if record.ip_locked {
-                self.read_local(id).await
-            } else {
-                None
-            };
-            self.conns
-                .borrow_mut()
-                .insert(id.to_string(), Conn::new(record, origin, local));
-        }
+        self.take_record(id, record).await?;
         self.info_from_memory(id).await
     }
 
@@ -1774,11 +1772,7 @@ impl<H: Host> Engine<H> {
             ok: true,
             detail: format!("{} is an API host", record.instance_url),
         });
-        if self.conns.borrow().contains_key(id) {
-            self.adopt_record(id, record.clone())?;
-        } else {
-            self.load(id).await?;
-        }
+        self.take_record(id, record.clone()).await?;
         let mut evidence: Vec<String> = Vec::new();
         let view = self.current_view(id);
         let rest_url = format!(
