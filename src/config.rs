@@ -1,8 +1,8 @@
 //! Options: read once from the caller's object, validated, with defaults.
 
+use crate::decide::origin::check_login_url;
 use crate::error::SessionError;
 use crate::json::{self, Json};
-use crate::origin::check_login_url;
 use crate::secret::Secret;
 
 /// Where and how to announce that a connection needs re-authorization.
@@ -148,12 +148,12 @@ impl Config {
             Some(w) if w.is_object() => {
                 let url = string_opt(w, "url")?
                     .ok_or_else(|| SessionError::config("option 'webhook.url' is required"))?;
-                let parsed = crate::origin::parse_url(&url).map_err(|why| {
+                let parsed = crate::decide::origin::parse_url(&url).map_err(|why| {
                     SessionError::config(format!("option 'webhook.url' is refused: {why}"))
                 })?;
-                let loopback = crate::origin::classify_host(&parsed.origin.host)
-                    == crate::origin::HostKind::Loopback;
-                if parsed.origin.scheme != crate::origin::Scheme::Https
+                let loopback = crate::decide::origin::classify_host(&parsed.origin.host)
+                    == crate::decide::origin::HostKind::Loopback;
+                if parsed.origin.scheme != crate::decide::origin::Scheme::Https
                     && !(loopback && allow_insecure_loopback)
                 {
                     return Err(SessionError::config("option 'webhook.url' must be https"));

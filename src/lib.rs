@@ -9,20 +9,16 @@
 // Errors are the cold path and carry their evidence by value; boxing them buys nothing.
 #![allow(clippy::result_large_err)]
 
-pub mod classify;
 pub mod config;
+pub mod decide;
 pub mod engine;
 pub mod error;
-pub mod flight;
 pub mod host;
 pub mod json;
-pub mod origin;
-pub mod policy;
-pub mod record;
 pub mod secret;
-pub mod sf_error;
-pub mod token;
+pub mod store;
 pub mod webhook;
+pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

@@ -3,7 +3,7 @@
 
 use crate::error::{clip, ErrorCode, SessionError};
 use crate::json::Json;
-use crate::sf_error::{looks_like_html, parse_api_error, parse_oauth_error, ApiError};
+use crate::wire::api_error::{looks_like_html, parse_api_error, parse_oauth_error, ApiError};
 
 /// How sure a diagnosis is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 
 use crate::json::{self, Json};
 use crate::secret::Secret;
-use crate::token::MintedToken;
+use crate::wire::token_response::MintedToken;
 
 /// Version of the stored record layout.
 pub const RECORD_VERSION: u32 = 1;

@@ -1,9 +1,9 @@
 //! Token responses: parsing and validating what Salesforce's token endpoint returns
 //! (SALESFORCE.md §2), and the identity URL that names the org and user.
 
+use crate::decide::origin::{check_instance_url, parse_url, HostKind, Origin, Scheme};
 use crate::error::{clip, ErrorCode, SessionError};
 use crate::json::{self, Json};
-use crate::origin::{check_instance_url, parse_url, HostKind, Origin, Scheme};
 use crate::secret::Secret;
 
 /// A validated token response.
@@ -89,7 +89,7 @@ fn is_sf_id(s: &str, prefix: &str) -> bool {
 /// Parses an identity URL: its last two path segments are the org id and the user id.
 pub fn parse_identity_url(url: &str, allow_insecure_loopback: bool) -> Result<Identity, String> {
     let parsed = parse_url(url)?;
-    let loopback = crate::origin::classify_host(&parsed.origin.host) == HostKind::Loopback;
+    let loopback = crate::decide::origin::classify_host(&parsed.origin.host) == HostKind::Loopback;
     if loopback && !allow_insecure_loopback {
         return Err("identity URL is on a loopback host".into());
     }

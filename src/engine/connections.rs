@@ -1,0 +1,190 @@
+//! Connections: connect, info and disconnect.
+
+use super::*;
+
+impl<H: Host> Engine<H> {
+    /// Validates and stores a token response under `id`.
+    pub async fn connect(
+        &self,
+        id: &str,
+        token_json: &str,
+    ) -> Result<ConnectionInfo, SessionError> {
+        check_connection_id(id)?;
+        let token = parse_token_response(token_json, self.config.allow_insecure_loopback)
+            .map_err(|e| e.about(id, None))?;
+        let expires_at = estimate_expiry(token.issued_at, self.config.session_timeout_s);
+        let record = StoredConnection::from_token(token, expires_at, &self.config.instance_id);
+        let origin = self.origin_of(&record, id)?;
+        self.write_record(id, &record).await?;
+        let _ = self
+            .host
+            .store_delete(&self.config.local_token_key(id))
+            .await;
+        self.conns
+            .borrow_mut()
+            .insert(id.to_string(), Conn::new(record, origin, None));
+        self.emit_for(
+            "connected",
+            id,
+            vec![(
+                "instanceUrl",
+                Json::opt_str(
+                    self.with_conn(id, |c| c.record.instance_url.clone())
+                        .as_deref(),
+                ),
+            )],
+        );
+        self.info_from_memory(id).await
+    }
+
+    pub(super) async fn info_from_memory(&self, id: &str) -> Result<ConnectionInfo, SessionError> {
+        let (record, view) = self
+            .with_conn(id, |c| (c.record.clone(), c.view()))
+            .ok_or_else(|| Self::unknown(id))?;
+        let read_only = self.org_read_only(&record.org_id).await;
+        let status = match (record.status, read_only) {
+            (Status::ReauthRequired, _) => "reauth_required",
+            (Status::Active, true) => "read_only",
+            (Status::Active, false) => "active",
+        };
+        let (issued_at, expires_at, minted_by) = match view {
+            Some(v) if v.minted_by.is_empty() => {
+                (v.issued_at, v.expires_at, self.config.instance_id.clone())
+            }
+            Some(v) => (v.issued_at, v.expires_at, v.minted_by),
+            None => (
+                record.issued_at,
+                record.expires_at,
+                record.minted_by.clone(),
+            ),
+        };
+        Ok(ConnectionInfo {
+            connection_id: id.to_string(),
+            org_id: record.org_id.clone(),
+            user_id: record.user_id.clone(),
+            instance_url: record.instance_url.clone(),
+            issued_at,
+            expires_at,
+            status: status.to_string(),
+            minted_by,
+            has_refresh_token: record.refresh_token.is_some(),
+            ip_locked: record.ip_locked,
+            reauth_reason: record.reauth.as_ref().map(|r| r.reason.clone()),
+        })
+    }
+
+    pub(super) async fn org_read_only(&self, org_id: &str) -> bool {
+        if self
+            .orgs
+            .borrow()
+            .get(org_id)
+            .is_some_and(|o| o.read_only.is_some())
+        {
+            return true;
+        }
+        matches!(
+            self.host
+                .store_get(&self.config.read_only_key(org_id))
+                .await,
+            Ok(Some(_))
+        )
+    }
+
+    /// What callers may know of a connection, read fresh from the store.
+    pub async fn info(&self, id: &str) -> Result<ConnectionInfo, SessionError> {
+        check_connection_id(id)?;
+        let record = self
+            .read_record(id)
+            .await?
+            .ok_or_else(|| Self::unknown(id))?;
+        self.take_record(id, record).await?;
+        self.info_from_memory(id).await
+    }
+
+    /// Forces a refresh.
+    pub async fn refresh(&self, id: &str) -> Result<ConnectionInfo, SessionError> {
+        self.load(id).await?;
+        self.renew(id, RefreshReason::Forced, None).await?;
+        self.info_from_memory(id).await
+    }
+
+    /// Forgets a connection, revoking its tokens at Salesforce first when asked.
+    pub async fn disconnect(&self, id: &str, revoke: bool) -> Result<(), SessionError> {
+        check_connection_id(id)?;
+        let Some(record) = self.read_record(id).await? else {
+            self.conns.borrow_mut().remove(id);
+            return Ok(());
+        };
+        if revoke {
+            let token = record
+                .refresh_token
+                .clone()
+                .unwrap_or_else(|| record.access_token.clone());
+            let url = format!("{}/services/oauth2/revoke", self.config.login_url);
+            let reply = self
+                .host
+                .post_form(&url, &[("token", token.expose())])
+                .await;
+            match reply {
+                Ok(r) if r.status == 200 || r.status == 400 => {}
+                Ok(r) => {
+                    return Err(SessionError::new(
+                        ErrorCode::RefreshFailed,
+                        "Revoking the tokens failed; nothing was deleted",
+                    )
+                    .evidence(format!(
+                        "revoke endpoint answered {}",
+                        form_reply_detail(&r)
+                    ))
+                    .about(id, Some(&record.org_id)));
+                }
+                Err(e) => {
+                    return Err(SessionError::new(
+                        ErrorCode::RefreshFailed,
+                        "Revoking the tokens failed; nothing was deleted",
+                    )
+                    .evidence(format!("revoke request failed: {}", clip(&e, 160)))
+                    .about(id, Some(&record.org_id)));
+                }
+            }
+        }
+        let key = self.config.connection_key(id);
+        self.host
+            .store_delete(&key)
+            .await
+            .map_err(|e| SessionError::store("delete", &key, &e).about(id, Some(&record.org_id)))?;
+        let _ = self
+            .host
+            .store_delete(&self.config.local_token_key(id))
+            .await;
+        self.conns.borrow_mut().remove(id);
+        self.emit(
+            "disconnected",
+            id,
+            &record.org_id,
+            &record.user_id,
+            vec![("revoked", Json::Bool(revoke))],
+        );
+        Ok(())
+    }
+
+    pub(super) fn revoked_error(&self, id: &str, record: &StoredConnection) -> SessionError {
+        let mut e = SessionError::new(
+            ErrorCode::SessionRevoked,
+            "This connection needs the user to authorize again",
+        )
+        .about(id, Some(&record.org_id));
+        match &record.reauth {
+            Some(r) => {
+                e = e
+                    .evidence(format!(
+                        "the token endpoint answered invalid_grant: \"{}\"",
+                        clip(&r.description, 200)
+                    ))
+                    .evidence(format!("sub-reason: {}", r.reason));
+            }
+            None => e = e.evidence("the connection is marked reauth_required in the store"),
+        }
+        e.evidence("no token request was sent: the connection is marked reauth_required")
+    }
+}

@@ -1,0 +1,262 @@
+//! The session engine: every call's path from "which token?" to "which root cause?".
+//! It owns the in-memory state (cached credentials, refreshes in flight, org
+//! read-only state, spike windows) and talks to the outside only through [`Host`].
+
+use crate::config::Config;
+use crate::decide::classify::{
+    after_rejection, classify_response, classify_token_failure, ip_lock_after_recovery,
+    is_not_valid_for_rest, needs_body, AfterRejection, Confidence, Diagnosis, Rejection,
+    ResponseVerdict, TokenFailure,
+};
+use crate::decide::origin::{check_instance_url, parse_url, resolve_target, Origin};
+use crate::decide::policy::{
+    due_for_refresh, estimate_expiry, is_write, write_gate, ReadOnlyState, SpikeWindow, WriteGate,
+    INTROSPECT_EVERY_MS,
+};
+use crate::error::{clip, ErrorCode, SessionError};
+use crate::host::{Host, HttpReply};
+use crate::json::{self, Json};
+use crate::secret::Secret;
+use crate::store::record::{
+    ConnectionInfo, ExpirySource, LocalToken, ReauthInfo, Status, StoredConnection,
+};
+use crate::wire::api_error::{parse_api_error, ApiError};
+use crate::wire::token_response::parse_token_response;
+use flight::Flight;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+mod call;
+mod connections;
+mod doctor;
+mod events;
+mod flight;
+mod ip_lock;
+mod read_only;
+mod reauth;
+mod records;
+mod rejections;
+mod renew;
+mod token_endpoint;
+
+use doctor::form_reply_detail;
+pub use doctor::{Check, Report};
+
+/// How long calls keep using the current token after a proactive refresh failed transiently.
+const PROACTIVE_RETRY_MS: u64 = 30_000;
+
+/// How long refreshes stay suspended after API Access Control was diagnosed.
+const API_CONTROL_COOLDOWN_MS: u64 = 10 * 60 * 1000;
+
+/// A failed `fetch`: a session failure, or the host's own transport error, untouched.
+#[derive(Debug)]
+pub enum FetchError<E> {
+    /// An unrecoverable session failure.
+    Session(SessionError),
+    /// The host's fetch rejected (network error, abort): handed back as it was.
+    Transport(E),
+}
+
+impl<E> From<SessionError> for FetchError<E> {
+    fn from(e: SessionError) -> Self {
+        FetchError::Session(e)
+    }
+}
+
+/// Why a new token is wanted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefreshReason {
+    /// The expected expiry is within the margin.
+    Proactive,
+    /// Salesforce rejected the session.
+    Rejected,
+    /// The caller asked.
+    Forced,
+    /// The doctor asked.
+    Diagnose,
+}
+
+impl RefreshReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            RefreshReason::Proactive => "proactive",
+            RefreshReason::Rejected => "invalid_session",
+            RefreshReason::Forced => "forced",
+            RefreshReason::Diagnose => "diagnose",
+        }
+    }
+}
+
+/// How a renewal ended well.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Renewed {
+    /// A token request returned a new access token.
+    Refreshed,
+    /// Another worker had already stored a newer token; no token request was sent.
+    Adopted,
+    /// The introspection endpoint showed the token lives longer than estimated.
+    Extended,
+}
+
+type Outcome = Result<Renewed, SessionError>;
+
+/// The token a call will send, with what is known about it.
+#[derive(Clone)]
+struct TokenView {
+    access: Secret,
+    issued_at: u64,
+    expires_at: u64,
+    minted_by: String,
+}
+
+/// A call as it goes out: where, what, and the caller's request.
+pub struct Outgoing<'a, R> {
+    /// The full URL.
+    pub url: &'a str,
+    /// The path without query, for events.
+    pub path: &'a str,
+    /// The HTTP method.
+    pub method: &'a str,
+    /// The caller's request (headers, body, signal…).
+    pub request: &'a R,
+}
+
+/// What passed the checks before sending.
+struct Cleared {
+    target: crate::decide::origin::Target,
+    org_id: String,
+    can_refresh: bool,
+    gate: WriteGate,
+}
+
+/// A call ready to send on the hot path.
+pub struct Prepared {
+    /// Where to send it.
+    pub url: String,
+    /// Its path without query, for events.
+    pub path: String,
+    /// The access token to send as `Authorization: Bearer`.
+    pub bearer: Secret,
+    /// When it was prepared, epoch ms (the configured clock).
+    pub started: u64,
+}
+
+/// In-memory state of one connection.
+struct Conn {
+    record: StoredConnection,
+    origin: Origin,
+    local: Option<LocalToken>,
+    flight: Option<Rc<Flight<Outcome>>>,
+    blocked: Option<(u64, SessionError)>,
+    ever_succeeded: bool,
+    introspected: Option<(u64, u64)>,
+    /// After a failed proactive refresh, calls use the current token until then
+    /// instead of each paying for another failing token request.
+    proactive_hold_until: u64,
+}
+
+impl Conn {
+    fn new(record: StoredConnection, origin: Origin, local: Option<LocalToken>) -> Self {
+        Conn {
+            record,
+            origin,
+            local,
+            flight: None,
+            blocked: None,
+            ever_succeeded: false,
+            introspected: None,
+            proactive_hold_until: 0,
+        }
+    }
+
+    fn view(&self) -> Option<TokenView> {
+        if self.record.ip_locked {
+            let l = self.local.as_ref()?;
+            return Some(TokenView {
+                access: l.access_token.clone(),
+                issued_at: l.issued_at,
+                expires_at: l.expires_at,
+                minted_by: String::new(),
+            });
+        }
+        Some(TokenView {
+            access: self.record.access_token.clone(),
+            issued_at: self.record.issued_at,
+            expires_at: self.record.expires_at,
+            minted_by: self.record.minted_by.clone(),
+        })
+    }
+}
+
+#[derive(Default)]
+struct OrgState {
+    read_only: Option<ReadOnlyState>,
+    spike: SpikeWindow,
+}
+
+/// An event's own members (beyond type, connection, org, user and time).
+type EventMembers<'a> = Vec<(&'a str, Json<'a>)>;
+
+/// The session engine over a host.
+pub struct Engine<H: Host> {
+    host: H,
+    config: Config,
+    conns: RefCell<HashMap<String, Conn>>,
+    orgs: RefCell<HashMap<String, OrgState>>,
+}
+
+fn check_connection_id(id: &str) -> Result<(), SessionError> {
+    if id.is_empty() || id.len() > 256 || id.chars().any(char::is_control) {
+        return Err(SessionError::config("connectionId must be a non-empty string of at most 256 characters without control characters"));
+    }
+    Ok(())
+}
+
+impl<H: Host> Engine<H> {
+    /// An engine with no connections loaded.
+    pub fn new(host: H, config: Config) -> Self {
+        Engine {
+            host,
+            config,
+            conns: RefCell::new(HashMap::new()),
+            orgs: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// The validated options.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The host (tests inspect it).
+    pub fn host(&self) -> &H {
+        &self.host
+    }
+
+    fn with_conn<R>(&self, id: &str, f: impl FnOnce(&mut Conn) -> R) -> Option<R> {
+        self.conns.borrow_mut().get_mut(id).map(f)
+    }
+
+    fn org_id_of(&self, id: &str) -> Option<String> {
+        self.with_conn(id, |c| c.record.org_id.clone())
+    }
+
+    fn unknown(id: &str) -> SessionError {
+        SessionError::new(
+            ErrorCode::UnknownConnection,
+            format!("No connection '{}' is stored", clip(id, 80)),
+        )
+        .evidence("the store has no record for this connection id")
+        .about(id, None)
+    }
+
+    fn current_view(&self, id: &str) -> Option<TokenView> {
+        self.with_conn(id, |c| c.view()).flatten()
+    }
+
+    /// Reads a URL's origin for tests and callers that need it.
+    pub fn origin_of_url(url: &str) -> Option<Origin> {
+        parse_url(url).ok().map(|p| p.origin)
+    }
+}

@@ -1,0 +1,154 @@
+//! Renewal: one in flight per connection; adopt a token another worker stored, extend by introspection, or mint.
+
+use super::*;
+
+impl<H: Host> Engine<H> {
+    /// One renewal in flight per connection: the first caller renews, everyone else awaits it.
+    pub(super) async fn renew(
+        &self,
+        id: &str,
+        reason: RefreshReason,
+        rejected: Option<&Secret>,
+    ) -> Outcome {
+        if let Some(flight) = self.with_conn(id, |c| c.flight.clone()).flatten() {
+            return flight.wait().await;
+        }
+        let flight = Flight::new();
+        self.with_conn(id, |c| c.flight = Some(flight.clone()));
+        let outcome = self.renew_now(id, reason, rejected).await;
+        self.with_conn(id, |c| c.flight = None);
+        flight.land(outcome.clone());
+        outcome
+    }
+
+    pub(super) async fn renew_now(
+        &self,
+        id: &str,
+        reason: RefreshReason,
+        rejected: Option<&Secret>,
+    ) -> Outcome {
+        // Another worker may have refreshed, rotated or revoked since we last looked.
+        let stored = self
+            .read_record(id)
+            .await?
+            .ok_or_else(|| Self::unknown(id))?;
+        if stored.status == Status::ReauthRequired {
+            let e = self.revoked_error(id, &stored);
+            self.adopt_record(id, stored)?;
+            return Err(e);
+        }
+        let was_locked = self.with_conn(id, |c| c.record.ip_locked).unwrap_or(false);
+        let ip_locked = stored.ip_locked;
+        let now = self.host.now_ms();
+        if ip_locked {
+            if !was_locked {
+                self.with_conn(id, |c| c.local = None);
+            }
+            if let Some(local) = self.read_local(id).await {
+                let current = self
+                    .with_conn(id, |c| c.local.as_ref().map(|l| l.access_token.clone()))
+                    .flatten();
+                let usable = reason != RefreshReason::Forced
+                    && Some(&local.access_token) != rejected
+                    && Some(&local.access_token) != current.as_ref()
+                    && !due_for_refresh(now, local.expires_at, self.config.refresh_margin_s);
+                if usable {
+                    self.adopt_record(id, stored)?;
+                    self.with_conn(id, |c| c.local = Some(local));
+                    return Ok(Renewed::Adopted);
+                }
+            }
+        } else if reason != RefreshReason::Forced && reason != RefreshReason::Diagnose {
+            let current = self.with_conn(id, |c| c.record.access_token.clone());
+            let newer = Some(&stored.access_token) != current.as_ref()
+                && Some(&stored.access_token) != rejected;
+            if newer && !due_for_refresh(now, stored.expires_at, self.config.refresh_margin_s) {
+                self.adopt_record(id, stored)?;
+                return Ok(Renewed::Adopted);
+            }
+        }
+        self.adopt_record(id, stored)?;
+        if reason == RefreshReason::Proactive && self.extend_by_introspection(id).await {
+            return Ok(Renewed::Extended);
+        }
+        self.refresh_with_token_endpoint(id, reason).await
+    }
+
+    /// Asks the introspection endpoint for the real expiry, at most every few minutes per token.
+    pub(super) async fn extend_by_introspection(&self, id: &str) -> bool {
+        let Some(secret) = self
+            .config
+            .client_secret
+            .clone()
+            .filter(|_| self.config.introspect)
+        else {
+            return false;
+        };
+        let now = self.host.now_ms();
+        let Some((view, instance, recent)) = self.with_conn(id, |c| {
+            (c.view(), c.record.instance_url.clone(), c.introspected)
+        }) else {
+            return false;
+        };
+        let Some(view) = view else { return false };
+        if recent.is_some_and(|(issued, at)| {
+            issued == view.issued_at && now.saturating_sub(at) < INTROSPECT_EVERY_MS
+        }) {
+            return false;
+        }
+        self.with_conn(id, |c| c.introspected = Some((view.issued_at, now)));
+        let url = format!("{instance}/services/oauth2/introspect");
+        let form = [
+            ("token", view.access.expose()),
+            ("token_type_hint", "access_token"),
+            ("client_id", self.config.client_id.as_str()),
+            ("client_secret", secret.expose()),
+        ];
+        let Ok(reply) = self.host.post_form(&url, &form).await else {
+            return false;
+        };
+        let parsed = json::parse(&reply.body).unwrap_or(Json::Null);
+        let active =
+            reply.status == 200 && parsed.get("active").and_then(Json::as_bool) == Some(true);
+        let exp_ms = parsed
+            .get("exp")
+            .and_then(Json::as_u64)
+            .map(|s| s.saturating_mul(1000));
+        self.emit_for(
+            "introspection",
+            id,
+            vec![
+                ("active", Json::Bool(active)),
+                ("expiresAt", Json::opt_uint(exp_ms)),
+            ],
+        );
+        let Some(exp_ms) = exp_ms.filter(|_| active) else {
+            return false;
+        };
+        if due_for_refresh(now, exp_ms, self.config.refresh_margin_s) {
+            return false;
+        }
+        let locked = self.with_conn(id, |c| {
+            if c.record.ip_locked {
+                if let Some(l) = c.local.as_mut() {
+                    l.expires_at = exp_ms;
+                }
+            } else if c.record.access_token == view.access {
+                c.record.expires_at = exp_ms;
+                c.record.expiry_source = ExpirySource::Introspection;
+            }
+            c.record.ip_locked
+        });
+        // Share what was learned, unless the store moved on meanwhile.
+        if locked == Some(false) {
+            if let Ok(Some(mut stored)) = self.read_record(id).await {
+                if stored.access_token == view.access {
+                    stored.expires_at = exp_ms;
+                    stored.expiry_source = ExpirySource::Introspection;
+                    let _ = self.write_record(id, &stored).await;
+                }
+            }
+        }
+        true
+    }
+}

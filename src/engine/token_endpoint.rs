@@ -1,0 +1,307 @@
+//! The token endpoint: refresh requests with bounded retries, and storing what a refresh returned.
+
+use super::*;
+
+impl<H: Host> Engine<H> {
+    pub(super) async fn refresh_with_token_endpoint(
+        &self,
+        id: &str,
+        reason: RefreshReason,
+    ) -> Outcome {
+        let started = self.host.now_ms();
+        let (refresh_token, stored, org_id) = self
+            .with_conn(id, |c| {
+                (
+                    c.record.refresh_token.clone(),
+                    StoredFields {
+                        id_url: c.record.id_url.clone(),
+                        instance_url: c.record.instance_url.clone(),
+                    },
+                    c.record.org_id.clone(),
+                )
+            })
+            .ok_or_else(|| Self::unknown(id))?;
+        let Some(refresh_token) = refresh_token else {
+            return Err(SessionError::new(
+                ErrorCode::SessionExpired,
+                "The session needs renewing and the connection has no refresh token",
+            )
+            .evidence("no refresh token is stored for this connection")
+            .about(id, Some(&org_id)));
+        };
+        let url = self.config.token_url();
+        let mut form: Vec<(&str, &str)> = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose()),
+            ("client_id", self.config.client_id.as_str()),
+            ("format", "json"),
+        ];
+        if let Some(secret) = &self.config.client_secret {
+            form.push(("client_secret", secret.expose()));
+        }
+        let attempts = self.config.refresh_attempts.max(1);
+        let mut failures: Vec<String> = Vec::new();
+        let mut last = TokenFailure::Transient("no token request was made".into());
+        let mut last_status: Option<u16> = None;
+        for attempt in 1..=attempts {
+            if attempt > 1 {
+                self.host
+                    .sleep_ms(self.config.refresh_backoff_ms << (attempt - 2).min(6))
+                    .await;
+                // A concurrent refresh elsewhere may have landed meanwhile.
+                if let Ok(Some(stored)) = self.read_record(id).await {
+                    if stored.status == Status::ReauthRequired {
+                        let e = self.revoked_error(id, &stored);
+                        self.adopt_record(id, stored)?;
+                        return Err(e);
+                    }
+                    let changed = self
+                        .with_conn(id, |c| c.record.access_token != stored.access_token)
+                        .unwrap_or(false);
+                    if changed && !stored.ip_locked {
+                        self.adopt_record(id, stored)?;
+                        return Ok(Renewed::Adopted);
+                    }
+                }
+            }
+            let failure = match self.host.post_form(&url, &form).await {
+                Ok(reply) if reply.status == 200 => {
+                    return self
+                        .store_refreshed(id, reason, &reply.body, &stored, started, attempt)
+                        .await;
+                }
+                Ok(reply) => {
+                    last_status = Some(reply.status);
+                    classify_token_failure(reply.status, &reply.body)
+                }
+                Err(e) => {
+                    last_status = None;
+                    TokenFailure::Transient(format!("token request failed: {}", clip(&e, 160)))
+                }
+            };
+            let transient = failure.is_transient();
+            failures.push(match &failure {
+                TokenFailure::Transient(d) => d.clone(),
+                TokenFailure::Busy(d) => format!("invalid_grant \"{}\" (transient)", clip(d, 120)),
+                _ => String::new(),
+            });
+            last = failure;
+            if !transient {
+                break;
+            }
+        }
+        let revocation = match &last {
+            TokenFailure::Revoked {
+                reason,
+                description,
+            } => Some((reason.label().to_string(), description.clone())),
+            _ => None,
+        };
+        let mut error = last.into_error().about(id, Some(&org_id));
+        error.status = last_status;
+        if error.code == ErrorCode::RefreshFailed && attempts > 1 {
+            error = error.with_evidence(
+                failures
+                    .into_iter()
+                    .filter(|f| !f.is_empty())
+                    .enumerate()
+                    .map(|(i, f)| format!("attempt {}: {f}", i + 1)),
+            );
+        }
+        self.emit_for(
+            "refresh_failed",
+            id,
+            vec![
+                ("reason", Json::str(reason.as_str())),
+                ("code", Json::str(error.code.as_str())),
+                ("evidence", Json::strs(&error.evidence)),
+                (
+                    "durationMs",
+                    Json::Uint(self.host.now_ms().saturating_sub(started)),
+                ),
+            ],
+        );
+        if let Some((label, description)) = revocation {
+            self.mark_reauth_required(id, &label, &description).await;
+        }
+        Err(error)
+    }
+
+    /// A 200 from the token endpoint that cannot be used: reported, nothing stored.
+    fn refused_token_response(
+        &self,
+        id: &str,
+        reason: RefreshReason,
+        e: SessionError,
+    ) -> SessionError {
+        self.emit_for(
+            "refresh_failed",
+            id,
+            vec![
+                ("reason", Json::str(reason.as_str())),
+                ("code", Json::str(e.code.as_str())),
+                ("evidence", Json::strs(&e.evidence)),
+            ],
+        );
+        e
+    }
+
+    async fn store_refreshed(
+        &self,
+        id: &str,
+        reason: RefreshReason,
+        body: &str,
+        stored: &StoredFields,
+        started: u64,
+        attempt: u32,
+    ) -> Outcome {
+        let body = complete_refresh_response(body, stored, self.host.now_ms());
+        let token = match parse_token_response(&body, self.config.allow_insecure_loopback) {
+            Ok(t) => t,
+            Err(e) => {
+                let e = e.about(id, self.org_id_of(id).as_deref());
+                return Err(self.refused_token_response(id, reason, e));
+            }
+        };
+        let (record, local) = self
+            .with_conn(id, |c| (c.record.clone(), c.local.clone()))
+            .ok_or_else(|| Self::unknown(id))?;
+        if token.org_id != record.org_id || token.user_id != record.user_id {
+            let e = SessionError::new(
+                ErrorCode::InvalidTokenResponse,
+                "The refreshed token belongs to another org or user; it was not stored",
+            )
+            .evidence(format!(
+                "expected org {} user {}, got org {} user {}",
+                record.org_id, record.user_id, token.org_id, token.user_id
+            ))
+            .about(id, Some(&record.org_id));
+            return Err(self.refused_token_response(id, reason, e));
+        }
+        let origin = self.origin_of(
+            &StoredConnection {
+                instance_url: token.instance_url.clone(),
+                ..record.clone()
+            },
+            id,
+        )?;
+        let rotated = token
+            .refresh_token
+            .as_ref()
+            .is_some_and(|r| Some(r) != record.refresh_token.as_ref());
+        let expires_at = estimate_expiry(token.issued_at, self.config.session_timeout_s);
+        let mut next = record.clone();
+        next.refresh_token = token.refresh_token.clone().or(record.refresh_token.clone());
+        next.instance_url = token.instance_url.clone();
+        next.id_url = token.id_url.clone();
+        if let Some(scope) = token.scope.clone() {
+            next.scope = Some(scope);
+        }
+        let mut next_local = local;
+        if record.ip_locked {
+            next_local = Some(LocalToken {
+                access_token: token.access_token.clone(),
+                issued_at: token.issued_at,
+                expires_at,
+                instance_url: token.instance_url.clone(),
+            });
+        } else {
+            next.access_token = token.access_token.clone();
+            next.issued_at = token.issued_at;
+            next.expires_at = expires_at;
+            next.expiry_source = ExpirySource::Estimate;
+            next.minted_by = self.config.instance_id.clone();
+        }
+        // Keep the new credential in memory before anything else: a rotated-out
+        // refresh token must never be presented again, even if the store fails.
+        self.with_conn(id, |c| {
+            c.record = next.clone();
+            c.origin = origin;
+            c.local = next_local.clone();
+            c.introspected = None;
+        });
+        if !record.ip_locked || rotated || next.instance_url != record.instance_url {
+            self.write_record(id, &next).await?;
+        }
+        if let Some(l) = next_local.as_ref().filter(|_| record.ip_locked) {
+            let key = self.config.local_token_key(id);
+            let json = l.to_json();
+            self.host.store_put(&key, &json).await.map_err(|e| {
+                SessionError::store("put", &key, &e).about(id, Some(&record.org_id))
+            })?;
+        }
+        self.emit_for(
+            "refresh",
+            id,
+            vec![
+                ("reason", Json::str(reason.as_str())),
+                (
+                    "durationMs",
+                    Json::Uint(self.host.now_ms().saturating_sub(started)),
+                ),
+                ("rotated", Json::Bool(rotated)),
+                ("attempt", Json::Uint(attempt.into())),
+                ("instanceUrl", Json::str(&next.instance_url)),
+                ("perInstanceToken", Json::Bool(record.ip_locked)),
+            ],
+        );
+        Ok(Renewed::Refreshed)
+    }
+}
+
+/// What a refresh response may leave out and the stored record already knows.
+struct StoredFields {
+    id_url: String,
+    instance_url: String,
+}
+
+/// Refresh responses carry `id`, `instance_url` and `issued_at`; when a server omits
+/// one, the stored identity and instance are kept and the token counts as issued now.
+/// A value that is present is always taken as it is (sandbox refresh moves instances).
+fn complete_refresh_response(body: &str, stored: &StoredFields, now: u64) -> String {
+    let Some(Json::Object(mut members)) = json::parse(body) else {
+        return body.to_string();
+    };
+    let has = |members: &Vec<(std::borrow::Cow<'_, str>, Json<'_>)>, name: &str| {
+        members.iter().any(|(n, _)| n == name)
+    };
+    let before = members.len();
+    if !has(&members, "id") {
+        members.push(("id".into(), Json::str(&stored.id_url)));
+    }
+    if !has(&members, "instance_url") {
+        members.push(("instance_url".into(), Json::str(&stored.instance_url)));
+    }
+    if !has(&members, "issued_at") {
+        members.push(("issued_at".into(), Json::Uint(now)));
+    }
+    if members.len() == before {
+        return body.to_string();
+    }
+    Json::Object(members).write()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refresh_body_gets_the_stored_identity_and_instance_when_it_omits_them() {
+        let stored = StoredFields {
+            id_url: "https://x/id/1".into(),
+            instance_url: "https://a.my.salesforce.com".into(),
+        };
+        let body = complete_refresh_response(r#"{"access_token":"a","n":1.5}"#, &stored, 7);
+        assert_eq!(
+            body,
+            r#"{"access_token":"a","n":1.5,"id":"https://x/id/1","instance_url":"https://a.my.salesforce.com","issued_at":7}"#
+        );
+        let complete =
+            r#"{"id":"mine","instance_url":"https://b.my.salesforce.com","issued_at":"5"}"#;
+        assert_eq!(complete_refresh_response(complete, &stored, 7), complete);
+        assert_eq!(
+            complete_refresh_response("not json", &stored, 7),
+            "not json"
+        );
+    }
+}

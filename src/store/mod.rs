@@ -1,0 +1,3 @@
+//! The store format: the records every instance shares and the keys they live under.
+
+pub mod record;
