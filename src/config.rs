@@ -2,7 +2,8 @@
 
 use crate::decide::origin::check_login_url;
 use crate::error::SessionError;
-use crate::json::{self, Json};
+use crate::wire::json::decode;
+use crate::wire::loose::Loose;
 use crate::secret::Secret;
 
 /// Where and how to announce that a connection needs re-authorization.
@@ -49,47 +50,52 @@ pub struct Config {
     pub introspect: bool,
 }
 
-fn string_opt(v: &Json, name: &str) -> Result<Option<String>, SessionError> {
+fn string_opt(v: &Loose, name: &str) -> Result<Option<String>, SessionError> {
     match v.get(name) {
-        None | Some(Json::Null) => Ok(None),
-        Some(Json::String(s)) => Ok(Some(s.to_string())),
-        Some(_) => Err(SessionError::config(format!(
+        Loose::Absent => Ok(None),
+        Loose::Str(s) => Ok(Some(s.to_string())),
+        _ => Err(SessionError::config(format!(
             "option '{name}' must be a string"
         ))),
     }
 }
 
 /// A number option within bounds, rounded to a whole number.
-fn number_opt(v: &Json, name: &str, min: u64, max: u64) -> Result<Option<u64>, SessionError> {
+fn number_opt(v: &Loose, name: &str, min: u64, max: u64) -> Result<Option<u64>, SessionError> {
     match v.get(name) {
-        None | Some(Json::Null) => Ok(None),
-        Some(n @ Json::Number(_)) => match n.as_rounded_within(min, max) {
+        Loose::Absent => Ok(None),
+        n @ Loose::Num(_) => match n.as_rounded_within(min, max) {
             Some(x) => Ok(Some(x)),
             None => Err(SessionError::config(format!(
                 "option '{name}' must be a number from {min} to {max}"
             ))),
         },
-        Some(_) => Err(SessionError::config(format!(
+        _ => Err(SessionError::config(format!(
             "option '{name}' must be a number"
         ))),
     }
 }
 
-fn bool_opt(v: &Json, name: &str) -> Result<Option<bool>, SessionError> {
+fn bool_opt(v: &Loose, name: &str) -> Result<Option<bool>, SessionError> {
     match v.get(name) {
-        None | Some(Json::Null) => Ok(None),
-        Some(Json::Bool(b)) => Ok(Some(*b)),
-        Some(_) => Err(SessionError::config(format!(
+        Loose::Absent => Ok(None),
+        Loose::Bool(b) => Ok(Some(*b)),
+        _ => Err(SessionError::config(format!(
             "option '{name}' must be a boolean"
         ))),
     }
 }
 
 impl Config {
-    /// Reads the options (a JSON object of the plain-data options).
+    /// Reads the options from JSON text (tests and hosts without objects).
     pub fn from_json(json: &str) -> Result<Config, SessionError> {
-        let v =
-            json::parse(json).ok_or_else(|| SessionError::config("options must be an object"))?;
+        let v = decode::<Loose>(json)
+            .ok_or_else(|| SessionError::config("options must be an object"))?;
+        Config::from_options(&v)
+    }
+
+    /// Reads the plain-data options, as the caller's object held them.
+    pub fn from_options(v: &Loose) -> Result<Config, SessionError> {
         if !v.is_object() {
             return Err(SessionError::config("options must be an object"));
         }
@@ -130,7 +136,8 @@ impl Config {
         let refresh_attempts = number_opt(&v, "refreshAttempts", 1, 10)?.unwrap_or(3) as u32;
         let refresh_backoff_ms = number_opt(&v, "refreshBackoffMs", 0, 60_000)?.unwrap_or(200);
         let (mut spike_window_ms, mut spike_threshold) = (60_000u64, 10usize);
-        if let Some(spike) = v.get("spike").filter(|s| **s != Json::Null) {
+        let spike = v.get("spike");
+        if *spike != Loose::Absent {
             if !spike.is_object() {
                 return Err(SessionError::config(
                     "option 'spike' must be an object { windowSeconds, threshold }",
@@ -144,8 +151,8 @@ impl Config {
             }
         }
         let webhook = match v.get("webhook") {
-            None | Some(Json::Null) => None,
-            Some(w) if w.is_object() => {
+            Loose::Absent => None,
+            w if w.is_object() => {
                 let url = string_opt(w, "url")?
                     .ok_or_else(|| SessionError::config("option 'webhook.url' is required"))?;
                 let parsed = crate::decide::origin::parse_url(&url).map_err(|why| {
@@ -166,7 +173,7 @@ impl Config {
                     secret: Secret::new(secret),
                 })
             }
-            Some(_) => {
+            _ => {
                 return Err(SessionError::config(
                     "option 'webhook' must be an object { url, secret }",
                 ))
@@ -192,24 +199,6 @@ impl Config {
         })
     }
 
-    /// The store key of a connection's shared record.
-    pub fn connection_key(&self, connection_id: &str) -> String {
-        format!("{}conn:{connection_id}", self.key_prefix)
-    }
-
-    /// The store key of this instance's own access token (IP-locked orgs).
-    pub fn local_token_key(&self, connection_id: &str) -> String {
-        format!(
-            "{}conn:{connection_id}:instance:{}",
-            self.key_prefix, self.instance_id
-        )
-    }
-
-    /// The store key of an org's read-only state.
-    pub fn read_only_key(&self, org_id: &str) -> String {
-        format!("{}org:{org_id}:read_only", self.key_prefix)
-    }
-
     /// The token endpoint.
     pub fn token_url(&self) -> String {
         format!("{}/services/oauth2/token", self.login_url)
@@ -227,7 +216,6 @@ mod tests {
         assert_eq!(c.session_timeout_s, 7200);
         assert_eq!(c.refresh_margin_s, 300);
         assert!(!c.introspect);
-        assert_eq!(c.connection_key("acme"), "sfs:conn:acme");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The one error type of the library. Every failure maps to a stable `code`, the
 //! evidence that led to it and one sentence a person can act on.
 
-use crate::json::Json;
+use serde::Serialize;
 use std::fmt;
 
 /// Stable error codes, shared with JavaScript as strings.
@@ -37,6 +37,24 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in the order the documentation lists them: the one source of the list
+    /// that `js/errors.js` and `js/index.d.ts` repeat (a test holds them to it).
+    pub const ALL: [ErrorCode; 13] = [
+        ErrorCode::SessionExpired,
+        ErrorCode::WrongInstanceUrl,
+        ErrorCode::IpLocked,
+        ErrorCode::ApiClientControl,
+        ErrorCode::SessionRevoked,
+        ErrorCode::OrgReadOnly,
+        ErrorCode::RefreshFailed,
+        ErrorCode::RateLimited,
+        ErrorCode::ApiDisabled,
+        ErrorCode::UnknownConnection,
+        ErrorCode::InvalidTokenResponse,
+        ErrorCode::InvalidConfig,
+        ErrorCode::StoreFailed,
+    ];
+
     /// The code as JavaScript sees it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -84,6 +102,12 @@ impl ErrorCode {
                 | ErrorCode::StoreFailed
                 | ErrorCode::OrgReadOnly
         )
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -173,22 +197,21 @@ impl SessionError {
         self
     }
 
-    /// The error record JavaScript receives: every member, absent ones as `null`, in
-    /// name order, with `kind` naming it for the wrapper.
-    pub fn to_record_json(&self) -> String {
-        Json::object([
-            ("code", Json::str(self.code.as_str())),
-            ("connectionId", Json::opt_str(self.connection_id.as_deref())),
-            ("evidence", Json::strs(&self.evidence)),
-            ("fix", Json::str(&self.fix)),
-            ("kind", Json::str("SalesforceSessionError")),
-            ("message", Json::str(&self.message)),
-            ("orgId", Json::opt_str(self.org_id.as_deref())),
-            ("reauthRequired", Json::Bool(self.reauth_required)),
-            ("retryable", Json::Bool(self.retryable)),
-            ("status", Json::opt_uint(self.status.map(u64::from))),
-        ])
-        .write()
+    /// The error record JavaScript receives: every member, absent ones as `null`,
+    /// with `kind` naming it for the wrapper.
+    pub fn record(&self) -> ErrorRecord<'_> {
+        ErrorRecord {
+            code: self.code,
+            connection_id: self.connection_id.as_deref(),
+            evidence: &self.evidence,
+            fix: &self.fix,
+            kind: "SalesforceSessionError",
+            message: &self.message,
+            org_id: self.org_id.as_deref(),
+            reauth_required: self.reauth_required,
+            retryable: self.retryable,
+            status: self.status,
+        }
     }
 
     /// Shorthand for an `INVALID_CONFIG` error naming the bad option.
@@ -222,6 +245,23 @@ impl fmt::Display for SessionError {
 
 impl std::error::Error for SessionError {}
 
+/// What crosses to JavaScript for a [`SessionError`]; the wrapper makes it a
+/// `SalesforceSessionError`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorRecord<'a> {
+    code: ErrorCode,
+    connection_id: Option<&'a str>,
+    evidence: &'a [String],
+    fix: &'a str,
+    kind: &'static str,
+    message: &'a str,
+    org_id: Option<&'a str>,
+    reauth_required: bool,
+    retryable: bool,
+    status: Option<u16>,
+}
+
 /// Shortens text quoted as evidence, on a character boundary.
 pub fn clip(text: &str, max_chars: usize) -> String {
     let trimmed = text.trim();
@@ -236,6 +276,7 @@ pub fn clip(text: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::json::encode;
 
     #[test]
     fn codes_have_stable_names() {
@@ -244,16 +285,45 @@ mod tests {
     }
 
     #[test]
+    fn the_js_code_lists_repeat_the_rust_one() {
+        let errors_js = include_str!("../js/errors.js");
+        let block = errors_js
+            .split("export const ErrorCodes = Object.freeze({")
+            .nth(1)
+            .and_then(|rest| rest.split("});").next())
+            .expect("js/errors.js declares ErrorCodes");
+        let listed: Vec<&str> = block
+            .lines()
+            .filter_map(|l| l.trim().strip_suffix(',')?.split_once(": '"))
+            .map(|(name, _)| name)
+            .collect();
+        let rust: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(listed, rust, "js/errors.js ErrorCodes");
+        let types = include_str!("../js/index.d.ts");
+        let union = types
+            .split("export type ErrorCode =")
+            .nth(1)
+            .and_then(|rest| rest.split(';').next())
+            .expect("js/index.d.ts declares the ErrorCode union");
+        let typed: Vec<&str> = union
+            .split('|')
+            .map(|c| c.trim().trim_matches('\''))
+            .filter(|c| !c.is_empty())
+            .collect();
+        assert_eq!(typed, rust, "js/index.d.ts ErrorCode");
+    }
+
+    #[test]
     fn the_error_record_has_every_member_in_name_order() {
         let e = SessionError::new(ErrorCode::RefreshFailed, "down").evidence("HTTP 503");
         assert_eq!(
-            e.to_record_json(),
+            encode(&e.record()),
             r#"{"code":"REFRESH_FAILED","connectionId":null,"evidence":["HTTP 503"],"fix":"Salesforce's token endpoint is unavailable: retry later; the stored credential was kept.","kind":"SalesforceSessionError","message":"down","orgId":null,"reauthRequired":false,"retryable":true,"status":null}"#
         );
         let e = e.status(503).about("acme", Some("00D"));
-        assert!(e.to_record_json().contains(r#""connectionId":"acme","#));
-        assert!(e.to_record_json().contains(r#""orgId":"00D","#));
-        assert!(e.to_record_json().ends_with(r#""status":503}"#));
+        assert!(encode(&e.record()).contains(r#""connectionId":"acme","#));
+        assert!(encode(&e.record()).contains(r#""orgId":"00D","#));
+        assert!(encode(&e.record()).ends_with(r#""status":503}"#));
     }
 
     #[test]

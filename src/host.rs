@@ -1,7 +1,11 @@
-//! The host's capabilities as small traits' worth of methods: the one seam between
-//! the session logic and the outside world (fetch, the store, the clock, events).
+//! The host's capabilities as small traits: the one seam between the session logic
+//! and the outside world. `Transport` sends, `Store` keeps records, `Clock` tells and
+//! waits, `Events` listens. Implemented over JavaScript objects in `wasm/`, and over
+//! plain Rust in the tests.
 
+use crate::engine::events::Event;
 use crate::secret::Secret;
+use std::fmt;
 
 /// A whole HTTP answer from an endpoint the library itself calls (token, introspection, identity, webhook).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -12,10 +16,36 @@ pub struct HttpReply {
     pub body: String,
 }
 
-/// Everything the engine needs from its host. Implemented over JavaScript objects
-/// in the wasm binding, and over plain Rust in the tests.
+/// A host capability failed: what it was doing and what it said, without secrets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostError {
+    detail: String,
+}
+
+impl HostError {
+    /// A failure described in words (never holding a token or a value being stored).
+    pub fn new(detail: impl Into<String>) -> Self {
+        HostError {
+            detail: detail.into(),
+        }
+    }
+
+    /// What happened.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+}
+
+impl fmt::Display for HostError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+/// Sending requests: the caller's own, and the library's to Salesforce's endpoints.
+/// Redirects are never followed: tokens and secrets must not travel on.
 #[allow(async_fn_in_trait)]
-pub trait Host {
+pub trait Transport {
     /// The caller's request as the host holds it (headers, body, signal…).
     type Request;
     /// The host's response, handed back to the caller untouched.
@@ -23,7 +53,7 @@ pub trait Host {
     /// A transport failure of the caller's request, handed back untouched.
     type SendError;
 
-    /// Sends the caller's request to `url` with `Authorization: Bearer`, never following redirects.
+    /// Sends the caller's request to `url` with `Authorization: Bearer`.
     async fn send(
         &self,
         url: &str,
@@ -35,29 +65,48 @@ pub trait Host {
     fn status(&self, response: &Self::Response) -> u16;
     /// Reads the body of a copy of the response, leaving the original unread.
     async fn peek_body(&self, response: &Self::Response) -> String;
-    /// POSTs a form (token, introspection, revocation), never following redirects.
-    async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Result<HttpReply, String>;
+    /// POSTs a form (token, introspection, revocation).
+    async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Result<HttpReply, HostError>;
     /// GETs a URL with a bearer token (identity and REST probes).
-    async fn get_with_bearer(&self, url: &str, bearer: &Secret) -> Result<HttpReply, String>;
+    async fn get_with_bearer(&self, url: &str, bearer: &Secret) -> Result<HttpReply, HostError>;
     /// POSTs JSON with extra headers (webhooks).
     async fn post_json(
         &self,
         url: &str,
         body: &str,
         headers: &[(&str, &str)],
-    ) -> Result<HttpReply, String>;
-    /// Reads a key from the store.
-    async fn store_get(&self, key: &str) -> Result<Option<String>, String>;
-    /// Writes a key to the store.
-    async fn store_put(&self, key: &str, value: &str) -> Result<(), String>;
-    /// Deletes a key from the store.
-    async fn store_delete(&self, key: &str) -> Result<(), String>;
-    /// The clock, epoch ms.
+    ) -> Result<HttpReply, HostError>;
+}
+
+/// The caller's key-value store (`get`/`put`/`delete` of strings).
+#[allow(async_fn_in_trait)]
+pub trait Store {
+    /// Reads a key.
+    async fn store_get(&self, key: &str) -> Result<Option<String>, HostError>;
+    /// Writes a key.
+    async fn store_put(&self, key: &str, value: &str) -> Result<(), HostError>;
+    /// Deletes a key.
+    async fn store_delete(&self, key: &str) -> Result<(), HostError>;
+}
+
+/// Time: the configured clock and waiting.
+#[allow(async_fn_in_trait)]
+pub trait Clock {
+    /// Epoch ms.
     fn now_ms(&self) -> u64;
     /// Waits (backoff between token requests).
     async fn sleep_ms(&self, ms: u64);
-    /// Whether anyone listens to events (so none are built for nobody).
-    fn wants_events(&self) -> bool;
-    /// Hands a structured event (a JSON object's text) to the host's `onEvent`.
-    fn emit(&self, event_json: &str);
 }
+
+/// The caller's `onEvent`.
+pub trait Events {
+    /// Whether anyone listens (so no event is built for nobody).
+    fn wants_events(&self) -> bool;
+    /// Hands over one event.
+    fn emit(&self, event: &Event<'_>);
+}
+
+/// Everything the engine needs from its host.
+pub trait Host: Transport + Store + Clock + Events {}
+
+impl<T: Transport + Store + Clock + Events> Host for T {}

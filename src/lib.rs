@@ -1,10 +1,17 @@
 //! salesforce-session: keeps Salesforce sessions alive and says which root cause
 //! is behind an `INVALID_SESSION_ID`.
 //!
-//! A sans-IO core of pure decisions (`origin`, `token`, `sf_error`, `classify`,
-//! `policy`) and the JSON they read and write (`json`), an engine that sequences
-//! them over a [`host::Host`], and a thin wasm binding (`wasm`) that implements the
-//! host over JavaScript objects.
+//! The map:
+//! - [`wire`]: what Salesforce sends, read into plain data (token responses, error
+//!   bodies, introspection), and the JSON codec.
+//! - [`grant`]: every request to an OAuth endpoint, one file per grant, as plain data.
+//! - [`decide`]: pure decisions (origins, root causes, refresh timing, read-only orgs).
+//! - [`store`]: the stored records and their keys.
+//! - [`engine`]: sequences all of it over the [`host`] capabilities, one file per concern.
+//! - `wasm` (wasm32 only): the exported class and the host over JavaScript objects,
+//!   every conversion in `wasm::convert`.
+//! - [`error`], [`secret`], [`config`], [`webhook`]: the error type, secret types,
+//!   options, and the webhook signature.
 #![deny(missing_docs)]
 // Errors are the cold path and carry their evidence by value; boxing them buys nothing.
 #![allow(clippy::result_large_err)]
@@ -13,8 +20,8 @@ pub mod config;
 pub mod decide;
 pub mod engine;
 pub mod error;
+pub mod grant;
 pub mod host;
-pub mod json;
 pub mod secret;
 pub mod store;
 pub mod webhook;

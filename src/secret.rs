@@ -36,6 +36,43 @@ impl fmt::Display for Secret {
     }
 }
 
+/// The store format's view of a secret: its value, written and read as a string.
+/// `Secret` itself has no `Serialize`, so no event, error or report can carry one;
+/// only the stored records opt in, field by field, with `#[serde(with = ...)]`.
+pub mod stored {
+    use super::Secret;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the value.
+    pub fn serialize<S: Serializer>(secret: &Secret, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(secret.expose())
+    }
+
+    /// Reads the value.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+
+    /// The same for an optional secret.
+    pub mod optional {
+        use super::Secret;
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        /// Writes the value; callers skip `None`.
+        pub fn serialize<S: Serializer>(secret: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
+            match secret {
+                Some(v) => s.serialize_str(v.expose()),
+                None => s.serialize_none(),
+            }
+        }
+
+        /// Reads the value; `null` is `None`.
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
+            Option::<String>::deserialize(d).map(|v| v.map(Secret))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,11 +2,12 @@
 //! saw. Every verdict carries its evidence and the fix.
 
 use crate::error::{clip, ErrorCode, SessionError};
-use crate::json::Json;
+use serde::Serialize;
 use crate::wire::api_error::{looks_like_html, parse_api_error, parse_oauth_error, ApiError};
 
 /// How sure a diagnosis is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Confidence {
     /// The evidence admits one cause.
     High,
@@ -27,8 +28,8 @@ impl Confidence {
     }
 }
 
-/// A named root cause with what led to it and what fixes it.
-#[derive(Clone, Debug, PartialEq)]
+/// A named root cause with what led to it and what fixes it, as reports and events show it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Diagnosis {
     /// One of the error codes, or `OK`.
     pub cause: String,
@@ -49,16 +50,6 @@ impl Diagnosis {
             evidence,
             fix: code.default_fix().to_string(),
         }
-    }
-
-    /// The members of a diagnosis as reports and events show it.
-    pub fn members(&self) -> [(&str, Json<'_>); 4] {
-        [
-            ("cause", Json::str(&self.cause)),
-            ("confidence", Json::str(self.confidence.as_str())),
-            ("evidence", Json::strs(&self.evidence)),
-            ("fix", Json::str(&self.fix)),
-        ]
     }
 
     /// The diagnosis of an error.

@@ -16,24 +16,18 @@ impl<H: Host> Engine<H> {
         let record = StoredConnection::from_token(token, expires_at, &self.config.instance_id);
         let origin = self.origin_of(&record, id)?;
         self.write_record(id, &record).await?;
-        let _ = self
-            .host
-            .store_delete(&self.config.local_token_key(id))
-            .await;
+        self.forget_local(id).await;
         self.conns
             .borrow_mut()
             .insert(id.to_string(), Conn::new(record, origin, None));
-        self.emit_for(
-            "connected",
-            id,
-            vec![(
-                "instanceUrl",
-                Json::opt_str(
-                    self.with_conn(id, |c| c.record.instance_url.clone())
-                        .as_deref(),
-                ),
-            )],
-        );
+        if let Some(instance_url) = self.with_conn(id, |c| c.record.instance_url.clone()) {
+            self.emit_for(
+                id,
+                EventDetail::Connected {
+                    instance_url: &instance_url,
+                },
+            );
+        }
         self.info_from_memory(id).await
     }
 
@@ -41,7 +35,7 @@ impl<H: Host> Engine<H> {
         let (record, view) = self
             .with_conn(id, |c| (c.record.clone(), c.view()))
             .ok_or_else(|| Self::unknown(id))?;
-        let read_only = self.org_read_only(&record.org_id).await;
+        let read_only = self.org_read_only(id, &record.org_id).await;
         let status = match (record.status, read_only) {
             (Status::ReauthRequired, _) => "reauth_required",
             (Status::Active, true) => "read_only",
@@ -73,7 +67,7 @@ impl<H: Host> Engine<H> {
         })
     }
 
-    pub(super) async fn org_read_only(&self, org_id: &str) -> bool {
+    pub(super) async fn org_read_only(&self, id: &str, org_id: &str) -> bool {
         if self
             .orgs
             .borrow()
@@ -82,12 +76,7 @@ impl<H: Host> Engine<H> {
         {
             return true;
         }
-        matches!(
-            self.host
-                .store_get(&self.config.read_only_key(org_id))
-                .await,
-            Ok(Some(_))
-        )
+        self.read_only_marked(id, org_id).await
     }
 
     /// What callers may know of a connection, read fresh from the store.
@@ -120,10 +109,10 @@ impl<H: Host> Engine<H> {
                 .refresh_token
                 .clone()
                 .unwrap_or_else(|| record.access_token.clone());
-            let url = format!("{}/services/oauth2/revoke", self.config.login_url);
+            let request = revoke::request(&self.config.login_url, &token);
             let reply = self
                 .host
-                .post_form(&url, &[("token", token.expose())])
+                .post_form(&request.url, &request.pairs())
                 .await;
             match reply {
                 Ok(r) if r.status == 200 || r.status == 400 => {}
@@ -143,27 +132,19 @@ impl<H: Host> Engine<H> {
                         ErrorCode::RefreshFailed,
                         "Revoking the tokens failed; nothing was deleted",
                     )
-                    .evidence(format!("revoke request failed: {}", clip(&e, 160)))
+                    .evidence(format!("revoke request failed: {}", clip(e.detail(), 160)))
                     .about(id, Some(&record.org_id)));
                 }
             }
         }
-        let key = self.config.connection_key(id);
-        self.host
-            .store_delete(&key)
-            .await
-            .map_err(|e| SessionError::store("delete", &key, &e).about(id, Some(&record.org_id)))?;
-        let _ = self
-            .host
-            .store_delete(&self.config.local_token_key(id))
-            .await;
+        self.delete_record(id, &record.org_id).await?;
+        self.forget_local(id).await;
         self.conns.borrow_mut().remove(id);
         self.emit(
-            "disconnected",
             id,
             &record.org_id,
             &record.user_id,
-            vec![("revoked", Json::Bool(revoke))],
+            EventDetail::Disconnected { revoked: revoke },
         );
         Ok(())
     }

@@ -1,9 +1,10 @@
 //! The doctor: the checks of `diagnose()` and the verdict they lead to.
 
 use super::*;
+use serde::Serialize;
 
 impl<H: Host> Engine<H> {
-    pub(super) async fn probe(&self, url: &str, token: &Secret) -> Result<HttpReply, String> {
+    pub(super) async fn probe(&self, url: &str, token: &Secret) -> Result<HttpReply, HostError> {
         self.host.get_with_bearer(url, token).await
     }
 
@@ -89,24 +90,23 @@ impl<H: Host> Engine<H> {
             if let (Some(secret), true) =
                 (self.config.client_secret.clone(), self.config.introspect)
             {
-                let url = format!("{}/services/oauth2/introspect", record.instance_url);
-                let form = [
-                    ("token", view.access.expose()),
-                    ("token_type_hint", "access_token"),
-                    ("client_id", self.config.client_id.as_str()),
-                    ("client_secret", secret.expose()),
-                ];
-                match self.host.post_form(&url, &form).await {
+                let request = introspect::request(
+                    &record.instance_url,
+                    &view.access,
+                    &self.config.client_id,
+                    &secret,
+                );
+                match self.host.post_form(&request.url, &request.pairs()).await {
                     Ok(r) => {
-                        let v = json::parse(&r.body).unwrap_or(Json::Null);
-                        let active = v.get("active").and_then(Json::as_bool) == Some(true);
+                        let seen = read_introspection(r.status, &r.body);
+                        let active = seen.active;
                         checks.push(Check {
                             name: "introspection",
                             ok: active,
                             detail: if active {
                                 format!(
                                     "token active, exp {}",
-                                    v.get("exp").and_then(Json::as_u64).unwrap_or(0)
+                                    seen.expires_at_ms.map_or(0, |ms| ms / 1000)
                                 )
                             } else {
                                 "token inactive".into()
@@ -116,7 +116,7 @@ impl<H: Host> Engine<H> {
                     Err(e) => checks.push(Check {
                         name: "introspection",
                         ok: false,
-                        detail: clip(&e, 120),
+                        detail: clip(e.detail(), 120),
                     }),
                 }
             }
@@ -143,7 +143,7 @@ impl<H: Host> Engine<H> {
             Some(Err(e)) => checks.push(Check {
                 name: "rest_probe",
                 ok: false,
-                detail: format!("request failed: {}", clip(e, 120)),
+                detail: format!("request failed: {}", clip(e.detail(), 120)),
             }),
             None => checks.push(Check {
                 name: "rest_probe",
@@ -278,7 +278,7 @@ impl<H: Host> Engine<H> {
                     ok,
                     detail: match &again {
                         Ok(r) => form_reply_detail(r),
-                        Err(e) => clip(e, 120),
+                        Err(e) => clip(e.detail(), 120),
                     },
                 });
                 if ok {
@@ -321,7 +321,7 @@ impl<H: Host> Engine<H> {
 }
 
 /// One check the doctor ran.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Check {
     /// What was checked.
     pub name: &'static str,
@@ -331,36 +331,17 @@ pub struct Check {
     pub detail: String,
 }
 
-/// The doctor's report.
-#[derive(Clone, Debug)]
+/// The doctor's report: the diagnosis's members, then `connectionId` and `checks`.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Report {
     /// The diagnosis.
+    #[serde(flatten)]
     pub diagnosis: Diagnosis,
     /// The connection.
     pub connection_id: String,
     /// The checks run, in order.
     pub checks: Vec<Check>,
-}
-
-impl Report {
-    /// The report callers receive: the diagnosis's members, then `connectionId` and `checks`.
-    pub fn to_json(&self) -> String {
-        let checks = self
-            .checks
-            .iter()
-            .map(|c| {
-                Json::object([
-                    ("name", Json::str(c.name)),
-                    ("ok", Json::Bool(c.ok)),
-                    ("detail", Json::str(&c.detail)),
-                ])
-            })
-            .collect();
-        let mut members = Vec::from(self.diagnosis.members());
-        members.push(("connectionId", Json::str(&self.connection_id)));
-        members.push(("checks", Json::Array(checks)));
-        Json::object(members).write()
-    }
 }
 
 pub(super) fn form_reply_detail(reply: &HttpReply) -> String {
@@ -390,7 +371,7 @@ mod tests {
                 detail: "org o".into(),
             }],
         };
-        let text = report.to_json();
+        let text = crate::wire::json::encode(&report);
         assert!(text.starts_with(
             r#"{"cause":"IP_LOCKED","confidence":"medium","evidence":["seen"],"fix":"#
         ));

@@ -21,11 +21,8 @@ impl<H: Host> Engine<H> {
                 _ => record.clone(),
             };
             stored.ip_locked = true;
-            let _ = self.write_record(id, &stored).await;
-            let _ = self
-                .host
-                .store_put(&self.config.local_token_key(id), &local.to_json())
-                .await;
+            self.share_record(id, &stored).await;
+            self.keep_local(id, &local).await;
             self.with_conn(id, |c| {
                 c.record.ip_locked = true;
                 c.local = Some(local);

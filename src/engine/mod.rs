@@ -14,14 +14,20 @@ use crate::decide::policy::{
     INTROSPECT_EVERY_MS,
 };
 use crate::error::{clip, ErrorCode, SessionError};
-use crate::host::{Host, HttpReply};
-use crate::json::{self, Json};
+use crate::host::{Host, HostError, HttpReply};
+use events::EventDetail;
+use crate::grant::{introspect, refresh_token, revoke};
+use crate::wire::introspection::{read_introspection, Introspection};
+use crate::wire::json::encode;
+use crate::wire::token_response::{
+    parse_token_response, validate_token_response, RefreshDefaults, TokenResponseBody,
+};
 use crate::secret::Secret;
+use crate::store::keys::Keys;
 use crate::store::record::{
     ConnectionInfo, ExpirySource, LocalToken, ReauthInfo, Status, StoredConnection,
 };
 use crate::wire::api_error::{parse_api_error, ApiError};
-use crate::wire::token_response::parse_token_response;
 use flight::Flight;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -30,7 +36,7 @@ use std::rc::Rc;
 mod call;
 mod connections;
 mod doctor;
-mod events;
+pub mod events;
 mod flight;
 mod ip_lock;
 mod read_only;
@@ -195,13 +201,12 @@ struct OrgState {
     spike: SpikeWindow,
 }
 
-/// An event's own members (beyond type, connection, org, user and time).
-type EventMembers<'a> = Vec<(&'a str, Json<'a>)>;
 
 /// The session engine over a host.
 pub struct Engine<H: Host> {
     host: H,
     config: Config,
+    keys: Keys,
     conns: RefCell<HashMap<String, Conn>>,
     orgs: RefCell<HashMap<String, OrgState>>,
 }
@@ -218,6 +223,7 @@ impl<H: Host> Engine<H> {
     pub fn new(host: H, config: Config) -> Self {
         Engine {
             host,
+            keys: Keys::new(&config.key_prefix, &config.instance_id),
             config,
             conns: RefCell::new(HashMap::new()),
             orgs: RefCell::new(HashMap::new()),

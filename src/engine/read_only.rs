@@ -14,19 +14,12 @@ impl<H: Host> Engine<H> {
             (state, first)
         };
         if first {
-            let value = Json::object([
-                ("nextProbeAt", Json::Uint(state.next_probe_at)),
-                ("since", Json::Uint(state.since)),
-            ])
-            .write();
-            let _ = self
-                .host
-                .store_put(&self.config.read_only_key(org_id), &value)
-                .await;
+            self.write_read_only_mark(id, org_id, &state).await;
             self.emit_for(
-                "org_read_only",
                 id,
-                vec![("nextProbeAt", Json::Uint(state.next_probe_at))],
+                EventDetail::OrgReadOnly {
+                    next_probe_at: state.next_probe_at,
+                },
             );
         }
         state
@@ -39,17 +32,12 @@ impl<H: Host> Engine<H> {
             .get_mut(org_id)
             .and_then(|o| o.read_only.take());
         if let Some(state) = was {
-            let _ = self
-                .host
-                .store_delete(&self.config.read_only_key(org_id))
-                .await;
+            self.clear_read_only_mark(id, org_id).await;
             self.emit_for(
-                "org_writable",
                 id,
-                vec![(
-                    "readOnlyForMs",
-                    Json::Uint(self.host.now_ms().saturating_sub(state.since)),
-                )],
+                EventDetail::OrgWritable {
+                    read_only_for_ms: self.host.now_ms().saturating_sub(state.since),
+                },
             );
         }
     }

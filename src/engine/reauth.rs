@@ -1,6 +1,20 @@
 //! Re-authorization: marking a revoked connection in the store, the event and the signed webhook.
 
 use super::*;
+use serde::Serialize;
+
+/// The webhook's JSON body; its exact bytes are what the signature covers.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WebhookBody<'a> {
+    r#type: &'static str,
+    connection_id: &'a str,
+    org_id: &'a str,
+    user_id: &'a str,
+    reason: &'a str,
+    description: &'a str,
+    at: u64,
+}
 
 impl<H: Host> Engine<H> {
     pub(super) async fn mark_reauth_required(&self, id: &str, reason: &str, description: &str) {
@@ -25,27 +39,25 @@ impl<H: Host> Engine<H> {
         let (org, user) = (record.org_id.clone(), record.user_id.clone());
         self.with_conn(id, |c| c.record = record);
         self.emit(
-            "reauth_required",
             id,
             &org,
             &user,
-            vec![
-                ("reason", Json::str(reason)),
-                ("description", Json::str(description)),
-                ("stored", Json::Bool(stored)),
-            ],
+            EventDetail::ReauthRequired {
+                reason,
+                description,
+                stored,
+            },
         );
         if let Some(hook) = self.config.webhook.clone() {
-            let body = Json::object([
-                ("at", Json::Uint(now)),
-                ("connectionId", Json::str(id)),
-                ("description", Json::str(description)),
-                ("orgId", Json::str(&org)),
-                ("reason", Json::str(reason)),
-                ("type", Json::str("reauth_required")),
-                ("userId", Json::str(&user)),
-            ])
-            .write();
+            let body = encode(&WebhookBody {
+                r#type: "reauth_required",
+                connection_id: id,
+                org_id: &org,
+                user_id: &user,
+                reason,
+                description,
+                at: now,
+            });
             let signature = format!(
                 "sha256={}",
                 crate::webhook::sign(&hook.secret, body.as_bytes())
@@ -62,14 +74,13 @@ impl<H: Host> Engine<H> {
             if !ok {
                 let detail = match result {
                     Ok(r) => format!("HTTP {}", r.status),
-                    Err(e) => clip(&e, 160),
+                    Err(e) => clip(e.detail(), 160),
                 };
                 self.emit(
-                    "webhook_failed",
                     id,
                     &org,
                     &user,
-                    vec![("detail", Json::str(&detail))],
+                    EventDetail::WebhookFailed { detail: &detail },
                 );
             }
         }

@@ -1,18 +1,33 @@
-//! Records: the only place that reads and writes stored values (connection records, per-instance tokens, org marks).
+//! Records: the only place that reads and writes stored values (connection records,
+//! per-instance tokens, org read-only marks), and the policy for each failure.
+//!
+//! A failure of the shared record fails the call with `STORE_FAILED`: nothing is
+//! lost or overwritten. The other values are best effort by design — this instance's
+//! memory keeps what they hold — so their failures are reported as `store_failed`
+//! events and the call goes on.
 
 use super::*;
+use serde::Serialize;
+
+/// An org's read-only mark as stored (shared with other instances).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReadOnlyMark {
+    next_probe_at: u64,
+    since: u64,
+}
 
 impl<H: Host> Engine<H> {
     pub(super) async fn read_record(
         &self,
         id: &str,
     ) -> Result<Option<StoredConnection>, SessionError> {
-        let key = self.config.connection_key(id);
+        let key = self.keys.connection(id);
         let raw = self
             .host
             .store_get(&key)
             .await
-            .map_err(|e| SessionError::store("get", &key, &e).about(id, None))?;
+            .map_err(|e| SessionError::store("get", &key, e.detail()).about(id, None))?;
         let Some(raw) = raw else { return Ok(None) };
         let record = StoredConnection::from_json(&raw).ok_or_else(|| {
             SessionError::new(
@@ -32,21 +47,124 @@ impl<H: Host> Engine<H> {
         id: &str,
         record: &StoredConnection,
     ) -> Result<(), SessionError> {
-        let key = self.config.connection_key(id);
-        let json = record.to_json();
+        let key = self.keys.connection(id);
         self.host
-            .store_put(&key, &json)
+            .store_put(&key, &record.to_json())
             .await
-            .map_err(|e| SessionError::store("put", &key, &e).about(id, Some(&record.org_id)))
+            .map_err(|e| {
+                SessionError::store("put", &key, e.detail()).about(id, Some(&record.org_id))
+            })
     }
 
-    pub(super) async fn read_local(&self, id: &str) -> Option<LocalToken> {
-        let raw = self
-            .host
-            .store_get(&self.config.local_token_key(id))
+    pub(super) async fn delete_record(&self, id: &str, org_id: &str) -> Result<(), SessionError> {
+        let key = self.keys.connection(id);
+        self.host
+            .store_delete(&key)
             .await
-            .ok()??;
-        LocalToken::from_json(&raw)
+            .map_err(|e| SessionError::store("delete", &key, e.detail()).about(id, Some(org_id)))
+    }
+
+    /// This instance's own token; when it cannot be read, the instance mints a new one.
+    pub(super) async fn read_local(&self, id: &str) -> Option<LocalToken> {
+        let key = self.keys.local_token(id);
+        match self.host.store_get(&key).await {
+            Ok(raw) => LocalToken::from_json(&raw?),
+            Err(e) => {
+                self.report_store_failure(id, "get", &key, &e);
+                None
+            }
+        }
+    }
+
+    /// Stores this instance's own token after a refresh: the call fails if it cannot,
+    /// as with the shared record, so the next refresh does not present a lost token.
+    pub(super) async fn write_local(
+        &self,
+        id: &str,
+        org_id: &str,
+        local: &LocalToken,
+    ) -> Result<(), SessionError> {
+        let key = self.keys.local_token(id);
+        self.host
+            .store_put(&key, &local.to_json())
+            .await
+            .map_err(|e| SessionError::store("put", &key, e.detail()).about(id, Some(org_id)))
+    }
+
+    /// Keeps this instance's current token as its own when the org turns out to be IP-locked:
+    /// best effort, memory holds it too.
+    pub(super) async fn keep_local(&self, id: &str, local: &LocalToken) {
+        let key = self.keys.local_token(id);
+        if let Err(e) = self.host.store_put(&key, &local.to_json()).await {
+            self.report_store_failure(id, "put", &key, &e);
+        }
+    }
+
+    /// Forgets this instance's own token (connect, disconnect): a leftover is never
+    /// used, since a fresh record is not IP-locked, so a failure is only reported.
+    pub(super) async fn forget_local(&self, id: &str) {
+        let key = self.keys.local_token(id);
+        if let Err(e) = self.host.store_delete(&key).await {
+            self.report_store_failure(id, "delete", &key, &e);
+        }
+    }
+
+    /// Whether another instance marked the org read-only; an unreadable mark counts as none.
+    pub(super) async fn read_only_marked(&self, id: &str, org_id: &str) -> bool {
+        let key = self.keys.read_only(org_id);
+        match self.host.store_get(&key).await {
+            Ok(mark) => mark.is_some(),
+            Err(e) => {
+                self.report_store_failure(id, "get", &key, &e);
+                false
+            }
+        }
+    }
+
+    /// Shares that the org is read-only; this instance holds writes from memory either way.
+    pub(super) async fn write_read_only_mark(
+        &self,
+        id: &str,
+        org_id: &str,
+        state: &ReadOnlyState,
+    ) {
+        let key = self.keys.read_only(org_id);
+        let mark = encode(&ReadOnlyMark {
+            next_probe_at: state.next_probe_at,
+            since: state.since,
+        });
+        if let Err(e) = self.host.store_put(&key, &mark).await {
+            self.report_store_failure(id, "put", &key, &e);
+        }
+    }
+
+    /// Shares that the org is writable again.
+    pub(super) async fn clear_read_only_mark(&self, id: &str, org_id: &str) {
+        let key = self.keys.read_only(org_id);
+        if let Err(e) = self.host.store_delete(&key).await {
+            self.report_store_failure(id, "delete", &key, &e);
+        }
+    }
+
+    /// Shares an improvement of the record (a real expiry, the IP-lock switch) that
+    /// memory already holds: best effort, the next renewal writes the record anyway.
+    pub(super) async fn share_record(&self, id: &str, record: &StoredConnection) {
+        if let Err(e) = self.write_record(id, record).await {
+            let key = self.keys.connection(id);
+            let detail = e.evidence.first().cloned().unwrap_or_default();
+            self.report_store_failure(id, "put", &key, &HostError::new(detail));
+        }
+    }
+
+    fn report_store_failure(&self, id: &str, operation: &'static str, key: &str, e: &HostError) {
+        self.emit_for(
+            id,
+            EventDetail::StoreFailed {
+                operation,
+                key,
+                detail: e.detail(),
+            },
+        );
     }
 
     pub(super) fn origin_of(

@@ -56,24 +56,17 @@ impl<H: Host> Engine<H> {
         );
         if let Some(count) = count {
             self.emit_for(
-                "invalid_session_spike",
                 id,
-                vec![
-                    ("count", Json::Uint(count as u64)),
-                    (
-                        "windowSeconds",
-                        Json::Uint(self.config.spike_window_ms / 1000),
-                    ),
-                    ("threshold", Json::Uint(self.config.spike_threshold as u64)),
-                    (
-                        "likelyCauses",
-                        Json::Array(vec![
-                            Json::str("API_CLIENT_CONTROL"),
-                            Json::str("SESSION_REVOKED"),
-                            Json::str("ORG_READ_ONLY"),
-                        ]),
-                    ),
-                ],
+                EventDetail::InvalidSessionSpike {
+                    count,
+                    window_seconds: self.config.spike_window_ms / 1000,
+                    threshold: self.config.spike_threshold,
+                    likely_causes: [
+                        ErrorCode::ApiClientControl,
+                        ErrorCode::SessionRevoked,
+                        ErrorCode::OrgReadOnly,
+                    ],
+                },
             );
         }
     }

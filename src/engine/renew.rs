@@ -97,32 +97,22 @@ impl<H: Host> Engine<H> {
             return false;
         }
         self.with_conn(id, |c| c.introspected = Some((view.issued_at, now)));
-        let url = format!("{instance}/services/oauth2/introspect");
-        let form = [
-            ("token", view.access.expose()),
-            ("token_type_hint", "access_token"),
-            ("client_id", self.config.client_id.as_str()),
-            ("client_secret", secret.expose()),
-        ];
-        let Ok(reply) = self.host.post_form(&url, &form).await else {
+        let request = introspect::request(&instance, &view.access, &self.config.client_id, &secret);
+        let Ok(reply) = self.host.post_form(&request.url, &request.pairs()).await else {
             return false;
         };
-        let parsed = json::parse(&reply.body).unwrap_or(Json::Null);
-        let active =
-            reply.status == 200 && parsed.get("active").and_then(Json::as_bool) == Some(true);
-        let exp_ms = parsed
-            .get("exp")
-            .and_then(Json::as_u64)
-            .map(|s| s.saturating_mul(1000));
+        let Introspection {
+            active,
+            expires_at_ms,
+        } = read_introspection(reply.status, &reply.body);
         self.emit_for(
-            "introspection",
             id,
-            vec![
-                ("active", Json::Bool(active)),
-                ("expiresAt", Json::opt_uint(exp_ms)),
-            ],
+            EventDetail::Introspection {
+                active,
+                expires_at: expires_at_ms,
+            },
         );
-        let Some(exp_ms) = exp_ms.filter(|_| active) else {
+        let Some(exp_ms) = expires_at_ms.filter(|_| active) else {
             return false;
         };
         if due_for_refresh(now, exp_ms, self.config.refresh_margin_s) {
@@ -145,7 +135,7 @@ impl<H: Host> Engine<H> {
                 if stored.access_token == view.access {
                     stored.expires_at = exp_ms;
                     stored.expiry_source = ExpirySource::Introspection;
-                    let _ = self.write_record(id, &stored).await;
+                    self.share_record(id, &stored).await;
                 }
             }
         }

@@ -13,9 +13,10 @@ impl<H: Host> Engine<H> {
             .with_conn(id, |c| {
                 (
                     c.record.refresh_token.clone(),
-                    StoredFields {
+                    RefreshDefaults {
                         id_url: c.record.id_url.clone(),
                         instance_url: c.record.instance_url.clone(),
+                        now: started,
                     },
                     c.record.org_id.clone(),
                 )
@@ -29,16 +30,12 @@ impl<H: Host> Engine<H> {
             .evidence("no refresh token is stored for this connection")
             .about(id, Some(&org_id)));
         };
-        let url = self.config.token_url();
-        let mut form: Vec<(&str, &str)> = vec![
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token.expose()),
-            ("client_id", self.config.client_id.as_str()),
-            ("format", "json"),
-        ];
-        if let Some(secret) = &self.config.client_secret {
-            form.push(("client_secret", secret.expose()));
-        }
+        let request = refresh_token::request(
+            self.config.token_url(),
+            &refresh_token,
+            &self.config.client_id,
+            self.config.client_secret.as_ref(),
+        );
         let attempts = self.config.refresh_attempts.max(1);
         let mut failures: Vec<String> = Vec::new();
         let mut last = TokenFailure::Transient("no token request was made".into());
@@ -64,7 +61,7 @@ impl<H: Host> Engine<H> {
                     }
                 }
             }
-            let failure = match self.host.post_form(&url, &form).await {
+            let failure = match self.host.post_form(&request.url, &request.pairs()).await {
                 Ok(reply) if reply.status == 200 => {
                     return self
                         .store_refreshed(id, reason, &reply.body, &stored, started, attempt)
@@ -76,7 +73,7 @@ impl<H: Host> Engine<H> {
                 }
                 Err(e) => {
                     last_status = None;
-                    TokenFailure::Transient(format!("token request failed: {}", clip(&e, 160)))
+                    TokenFailure::Transient(format!("token request failed: {}", clip(e.detail(), 160)))
                 }
             };
             let transient = failure.is_transient();
@@ -109,17 +106,13 @@ impl<H: Host> Engine<H> {
             );
         }
         self.emit_for(
-            "refresh_failed",
             id,
-            vec![
-                ("reason", Json::str(reason.as_str())),
-                ("code", Json::str(error.code.as_str())),
-                ("evidence", Json::strs(&error.evidence)),
-                (
-                    "durationMs",
-                    Json::Uint(self.host.now_ms().saturating_sub(started)),
-                ),
-            ],
+            EventDetail::RefreshFailed {
+                reason: reason.as_str(),
+                code: error.code,
+                evidence: &error.evidence,
+                duration_ms: Some(self.host.now_ms().saturating_sub(started)),
+            },
         );
         if let Some((label, description)) = revocation {
             self.mark_reauth_required(id, &label, &description).await;
@@ -135,13 +128,13 @@ impl<H: Host> Engine<H> {
         e: SessionError,
     ) -> SessionError {
         self.emit_for(
-            "refresh_failed",
             id,
-            vec![
-                ("reason", Json::str(reason.as_str())),
-                ("code", Json::str(e.code.as_str())),
-                ("evidence", Json::strs(&e.evidence)),
-            ],
+            EventDetail::RefreshFailed {
+                reason: reason.as_str(),
+                code: e.code,
+                evidence: &e.evidence,
+                duration_ms: None,
+            },
         );
         e
     }
@@ -151,12 +144,19 @@ impl<H: Host> Engine<H> {
         id: &str,
         reason: RefreshReason,
         body: &str,
-        stored: &StoredFields,
+        stored: &RefreshDefaults,
         started: u64,
         attempt: u32,
     ) -> Outcome {
-        let body = complete_refresh_response(body, stored, self.host.now_ms());
-        let token = match parse_token_response(&body, self.config.allow_insecure_loopback) {
+        let parsed = TokenResponseBody::read(body).map(|b| {
+            b.completed(&RefreshDefaults {
+                now: self.host.now_ms(),
+                ..stored.clone()
+            })
+        });
+        let checked =
+            parsed.and_then(|b| validate_token_response(&b, self.config.allow_insecure_loopback));
+        let token = match checked {
             Ok(t) => t,
             Err(e) => {
                 let e = e.about(id, self.org_id_of(id).as_deref());
@@ -224,84 +224,19 @@ impl<H: Host> Engine<H> {
             self.write_record(id, &next).await?;
         }
         if let Some(l) = next_local.as_ref().filter(|_| record.ip_locked) {
-            let key = self.config.local_token_key(id);
-            let json = l.to_json();
-            self.host.store_put(&key, &json).await.map_err(|e| {
-                SessionError::store("put", &key, &e).about(id, Some(&record.org_id))
-            })?;
+            self.write_local(id, &record.org_id, l).await?;
         }
         self.emit_for(
-            "refresh",
             id,
-            vec![
-                ("reason", Json::str(reason.as_str())),
-                (
-                    "durationMs",
-                    Json::Uint(self.host.now_ms().saturating_sub(started)),
-                ),
-                ("rotated", Json::Bool(rotated)),
-                ("attempt", Json::Uint(attempt.into())),
-                ("instanceUrl", Json::str(&next.instance_url)),
-                ("perInstanceToken", Json::Bool(record.ip_locked)),
-            ],
+            EventDetail::Refresh {
+                reason: reason.as_str(),
+                duration_ms: self.host.now_ms().saturating_sub(started),
+                rotated,
+                attempt,
+                instance_url: &next.instance_url,
+                per_instance_token: record.ip_locked,
+            },
         );
         Ok(Renewed::Refreshed)
-    }
-}
-
-/// What a refresh response may leave out and the stored record already knows.
-struct StoredFields {
-    id_url: String,
-    instance_url: String,
-}
-
-/// Refresh responses carry `id`, `instance_url` and `issued_at`; when a server omits
-/// one, the stored identity and instance are kept and the token counts as issued now.
-/// A value that is present is always taken as it is (sandbox refresh moves instances).
-fn complete_refresh_response(body: &str, stored: &StoredFields, now: u64) -> String {
-    let Some(Json::Object(mut members)) = json::parse(body) else {
-        return body.to_string();
-    };
-    let has = |members: &Vec<(std::borrow::Cow<'_, str>, Json<'_>)>, name: &str| {
-        members.iter().any(|(n, _)| n == name)
-    };
-    let before = members.len();
-    if !has(&members, "id") {
-        members.push(("id".into(), Json::str(&stored.id_url)));
-    }
-    if !has(&members, "instance_url") {
-        members.push(("instance_url".into(), Json::str(&stored.instance_url)));
-    }
-    if !has(&members, "issued_at") {
-        members.push(("issued_at".into(), Json::Uint(now)));
-    }
-    if members.len() == before {
-        return body.to_string();
-    }
-    Json::Object(members).write()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_refresh_body_gets_the_stored_identity_and_instance_when_it_omits_them() {
-        let stored = StoredFields {
-            id_url: "https://x/id/1".into(),
-            instance_url: "https://a.my.salesforce.com".into(),
-        };
-        let body = complete_refresh_response(r#"{"access_token":"a","n":1.5}"#, &stored, 7);
-        assert_eq!(
-            body,
-            r#"{"access_token":"a","n":1.5,"id":"https://x/id/1","instance_url":"https://a.my.salesforce.com","issued_at":7}"#
-        );
-        let complete =
-            r#"{"id":"mine","instance_url":"https://b.my.salesforce.com","issued_at":"5"}"#;
-        assert_eq!(complete_refresh_response(complete, &stored, 7), complete);
-        assert_eq!(
-            complete_refresh_response("not json", &stored, 7),
-            "not json"
-        );
     }
 }

@@ -1,14 +1,16 @@
 //! What the store holds for a connection, and what callers may see of it.
 
-use crate::json::{self, Json};
-use crate::secret::Secret;
+use crate::secret::{stored, Secret};
+use crate::wire::json::{decode, encode};
+use serde::{Deserialize, Serialize};
 use crate::wire::token_response::MintedToken;
 
 /// Version of the stored record layout.
 pub const RECORD_VERSION: u32 = 1;
 
 /// Whether the connection can be used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Usable.
     #[default]
@@ -17,26 +19,8 @@ pub enum Status {
     ReauthRequired,
 }
 
-impl Status {
-    /// The name in the store.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Active => "active",
-            Status::ReauthRequired => "reauth_required",
-        }
-    }
-
-    fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "active" => Some(Status::Active),
-            "reauth_required" => Some(Status::ReauthRequired),
-            _ => None,
-        }
-    }
-}
-
 /// Why a connection needs re-authorization, as Salesforce said it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReauthInfo {
     /// The sub-reason label.
     pub reason: String,
@@ -47,7 +31,8 @@ pub struct ReauthInfo {
 }
 
 /// Where the expiry estimate came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ExpirySource {
     /// `issued_at` + the configured session timeout.
     #[default]
@@ -56,41 +41,22 @@ pub enum ExpirySource {
     Introspection,
 }
 
-impl ExpirySource {
-    /// The name in the store.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExpirySource::Estimate => "estimate",
-            ExpirySource::Introspection => "introspection",
-        }
-    }
-
-    fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "estimate" => Some(ExpirySource::Estimate),
-            "introspection" => Some(ExpirySource::Introspection),
-            _ => None,
-        }
-    }
-}
-
-/// An optional member with a default: absent means the default, anything but a known name is refused.
-fn named<T: Default>(record: &Json, name: &str, from_name: fn(&str) -> Option<T>) -> Option<T> {
-    match record.get(name) {
-        None => Some(T::default()),
-        Some(value) => from_name(value.as_str()?),
-    }
-}
-
 /// The shared record of one connection in the store. Its JSON (camelCase names,
 /// absent optional members omitted) is the store format that every instance shares.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StoredConnection {
     /// Layout version.
     pub v: u32,
     /// The current access token.
+    #[serde(with = "stored")]
     pub access_token: Secret,
     /// The current refresh token (rotated ones are replaced before use).
+    #[serde(
+        default,
+        with = "stored::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub refresh_token: Option<Secret>,
     /// The instance origin.
     pub instance_url: String,
@@ -105,16 +71,21 @@ pub struct StoredConnection {
     /// When the access token is expected to expire, epoch ms.
     pub expires_at: u64,
     /// Where `expires_at` came from.
+    #[serde(default)]
     pub expiry_source: ExpirySource,
     /// The instance id of the manager that obtained the access token.
     pub minted_by: String,
     /// Usable or not.
+    #[serde(default)]
     pub status: Status,
     /// Why re-authorization is required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reauth: Option<ReauthInfo>,
     /// The org locks sessions to their IP: each instance keeps its own access token.
+    #[serde(default)]
     pub ip_locked: bool,
     /// Granted scopes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
 }
 
@@ -142,84 +113,21 @@ impl StoredConnection {
 
     /// Reads a stored record; `None` when the text is not one.
     pub fn from_json(text: &str) -> Option<Self> {
-        let r = json::parse(text)?;
-        if !r.is_object() {
-            return None;
-        }
-        let reauth = match r.get("reauth") {
-            None | Some(Json::Null) => None,
-            Some(a) if a.is_object() => Some(ReauthInfo {
-                reason: a.required_str("reason")?.to_string(),
-                description: a.required_str("description")?.to_string(),
-                at: a.required_u64("at")?,
-            }),
-            Some(_) => return None,
-        };
-        let ip_locked = match r.get("ipLocked") {
-            None => false,
-            Some(b) => b.as_bool()?,
-        };
-        Some(StoredConnection {
-            v: u32::try_from(r.required_u64("v")?).ok()?,
-            access_token: Secret::new(r.required_str("accessToken")?),
-            refresh_token: r.optional_str("refreshToken").ok()?.map(Secret::new),
-            instance_url: r.required_str("instanceUrl")?.to_string(),
-            id_url: r.required_str("idUrl")?.to_string(),
-            org_id: r.required_str("orgId")?.to_string(),
-            user_id: r.required_str("userId")?.to_string(),
-            issued_at: r.required_u64("issuedAt")?,
-            expires_at: r.required_u64("expiresAt")?,
-            expiry_source: named(&r, "expirySource", ExpirySource::from_name)?,
-            minted_by: r.required_str("mintedBy")?.to_string(),
-            status: named(&r, "status", Status::from_name)?,
-            reauth,
-            ip_locked,
-            scope: r.optional_str("scope").ok()?.map(str::to_string),
-        })
+        decode(text)
     }
 
     /// The record as the store holds it.
     pub fn to_json(&self) -> String {
-        let mut members = vec![
-            ("v", Json::Uint(self.v.into())),
-            ("accessToken", Json::str(self.access_token.expose())),
-        ];
-        if let Some(t) = &self.refresh_token {
-            members.push(("refreshToken", Json::str(t.expose())));
-        }
-        members.extend([
-            ("instanceUrl", Json::str(&self.instance_url)),
-            ("idUrl", Json::str(&self.id_url)),
-            ("orgId", Json::str(&self.org_id)),
-            ("userId", Json::str(&self.user_id)),
-            ("issuedAt", Json::Uint(self.issued_at)),
-            ("expiresAt", Json::Uint(self.expires_at)),
-            ("expirySource", Json::str(self.expiry_source.as_str())),
-            ("mintedBy", Json::str(&self.minted_by)),
-            ("status", Json::str(self.status.as_str())),
-        ]);
-        if let Some(a) = &self.reauth {
-            members.push((
-                "reauth",
-                Json::object([
-                    ("reason", Json::str(&a.reason)),
-                    ("description", Json::str(&a.description)),
-                    ("at", Json::Uint(a.at)),
-                ]),
-            ));
-        }
-        members.push(("ipLocked", Json::Bool(self.ip_locked)));
-        if let Some(scope) = &self.scope {
-            members.push(("scope", Json::str(scope)));
-        }
-        Json::object(members).write()
+        encode(self)
     }
 }
 
 /// An access token one instance keeps for itself when the org locks sessions to IPs.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LocalToken {
     /// The access token minted by this instance.
+    #[serde(with = "stored")]
     pub access_token: Secret,
     /// When it was issued, epoch ms.
     pub issued_at: u64,
@@ -232,29 +140,18 @@ pub struct LocalToken {
 impl LocalToken {
     /// Reads this instance's stored token; `None` when the text is not one.
     pub fn from_json(text: &str) -> Option<Self> {
-        let t = json::parse(text)?;
-        Some(LocalToken {
-            access_token: Secret::new(t.required_str("accessToken")?),
-            issued_at: t.required_u64("issuedAt")?,
-            expires_at: t.required_u64("expiresAt")?,
-            instance_url: t.required_str("instanceUrl")?.to_string(),
-        })
+        decode(text)
     }
 
     /// The token as the store holds it.
     pub fn to_json(&self) -> String {
-        Json::object([
-            ("accessToken", Json::str(self.access_token.expose())),
-            ("issuedAt", Json::Uint(self.issued_at)),
-            ("expiresAt", Json::Uint(self.expires_at)),
-            ("instanceUrl", Json::str(&self.instance_url)),
-        ])
-        .write()
+        encode(self)
     }
 }
 
 /// What callers may see of a connection: no secrets.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConnectionInfo {
     /// The caller's id for the connection.
     pub connection_id: String,
@@ -277,29 +174,8 @@ pub struct ConnectionInfo {
     /// Whether the org locks sessions to IPs (each instance keeps its own token).
     pub ip_locked: bool,
     /// Why re-authorization is required, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reauth_reason: Option<String>,
-}
-
-impl ConnectionInfo {
-    /// The info object callers receive.
-    pub fn to_json(&self) -> String {
-        let mut members = vec![
-            ("connectionId", Json::str(&self.connection_id)),
-            ("orgId", Json::str(&self.org_id)),
-            ("userId", Json::str(&self.user_id)),
-            ("instanceUrl", Json::str(&self.instance_url)),
-            ("issuedAt", Json::Uint(self.issued_at)),
-            ("expiresAt", Json::Uint(self.expires_at)),
-            ("status", Json::str(&self.status)),
-            ("mintedBy", Json::str(&self.minted_by)),
-            ("hasRefreshToken", Json::Bool(self.has_refresh_token)),
-            ("ipLocked", Json::Bool(self.ip_locked)),
-        ];
-        if let Some(reason) = &self.reauth_reason {
-            members.push(("reauthReason", Json::str(reason)));
-        }
-        Json::object(members).write()
-    }
 }
 
 #[cfg(test)]
@@ -350,11 +226,10 @@ mod tests {
     #[test]
     fn records_of_the_wrong_shape_are_unreadable() {
         let without = |name: &str| {
-            let mut r = json::parse(FULL).unwrap();
-            if let Json::Object(members) = &mut r {
-                members.retain(|(k, _)| k != name);
-            }
-            r.write()
+            let mut r: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(FULL).unwrap();
+            r.remove(name);
+            serde_json::to_string(&r).unwrap()
         };
         for required in [
             "v",
@@ -426,13 +301,11 @@ mod tests {
             reauth_reason: None,
         };
         assert_eq!(
-            info.to_json(),
+            encode(&info),
             r#"{"connectionId":"acme","orgId":"o","userId":"u","instanceUrl":"https://x.my.salesforce.com","issuedAt":1,"expiresAt":2,"status":"active","mintedBy":"w","hasRefreshToken":true,"ipLocked":false}"#
         );
         info.reauth_reason = Some("gone".into());
-        assert!(info
-            .to_json()
-            .ends_with(r#""ipLocked":false,"reauthReason":"gone"}"#));
+        assert!(encode(&info).ends_with(r#""ipLocked":false,"reauthReason":"gone"}"#));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! arrays, XML `<Errors>`, SOAP faults, Bulk API exceptions, OAuth errors, and the
 //! HTML pages that come back during incidents.
 
-use crate::json::{self, Json, WrongType};
+use crate::wire::json::decode;
+use crate::wire::loose::{Loose, WrongKind};
 
 /// One error as Salesforce reported it, normalised to REST's `errorCode` names.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,9 +24,9 @@ struct JsonError<'a> {
 }
 
 impl<'a> JsonError<'a> {
-    fn read(v: &'a Json<'a>) -> Result<Self, WrongType> {
+    fn read(v: &'a Loose) -> Result<Self, WrongKind> {
         if !v.is_object() {
-            return Err(WrongType);
+            return Err(WrongKind);
         }
         Ok(JsonError {
             error_code: v.optional_str("errorCode")?,
@@ -97,9 +98,9 @@ fn xml_unescape(s: &str) -> String {
 pub fn parse_api_error(body: &str) -> Option<ApiError> {
     let text = body.trim_start_matches('\u{feff}').trim();
     match text.as_bytes().first()? {
-        b'[' | b'{' => match json::parse(text)? {
+        b'[' | b'{' => match decode::<Loose>(text)? {
             // Every element must have the shape of an error, as with a typed array.
-            Json::Array(items) => items
+            Loose::Array(items) => items
                 .iter()
                 .map(JsonError::read)
                 .collect::<Result<Vec<_>, _>>()
@@ -148,7 +149,7 @@ pub struct OAuthError {
 
 /// Parses `{"error": …, "error_description": …}`; `None` for anything else.
 pub fn parse_oauth_error(body: &str) -> Option<OAuthError> {
-    let v = json::parse(body.trim())?;
+    let v = decode::<Loose>(body.trim())?;
     if !v.is_object() {
         return None;
     }

@@ -3,7 +3,8 @@
 
 use crate::decide::origin::{check_instance_url, parse_url, HostKind, Origin, Scheme};
 use crate::error::{clip, ErrorCode, SessionError};
-use crate::json::{self, Json};
+use crate::wire::json::decode;
+use crate::wire::loose::Loose;
 use crate::secret::Secret;
 
 /// A validated token response.
@@ -37,33 +38,33 @@ fn invalid(why: impl Into<String>) -> SessionError {
 }
 
 /// Member `name` of the response, trimmed; absent and `null` are `None`.
-fn string_field(response: &Json, name: &str) -> Result<Option<String>, SessionError> {
+fn string_field(response: &Loose, name: &str) -> Result<Option<String>, SessionError> {
     match response.get(name) {
-        None | Some(Json::Null) => Ok(None),
-        Some(Json::String(s)) if s.trim().is_empty() => Err(invalid(format!("'{name}' is empty"))),
-        Some(Json::String(s)) => Ok(Some(s.trim().to_string())),
-        Some(_) => Err(invalid(format!("'{name}' is not a string"))),
+        Loose::Absent => Ok(None),
+        Loose::Str(s) if s.trim().is_empty() => Err(invalid(format!("'{name}' is empty"))),
+        Loose::Str(s) => Ok(Some(s.trim().to_string())),
+        _ => Err(invalid(format!("'{name}' is not a string"))),
     }
 }
 
-fn required(response: &Json, name: &str) -> Result<String, SessionError> {
+fn required(response: &Loose, name: &str) -> Result<String, SessionError> {
     string_field(response, name)?.ok_or_else(|| invalid(format!("'{name}' is missing")))
 }
 
 /// `issued_at` is a string of epoch milliseconds; a number is tolerated.
-fn parse_issued_at(response: &Json) -> Result<u64, SessionError> {
+fn parse_issued_at(response: &Loose) -> Result<u64, SessionError> {
     match response.get("issued_at") {
-        Some(Json::String(s))
+        Loose::Str(s)
             if !s.is_empty() && s.len() <= 16 && s.bytes().all(|b| b.is_ascii_digit()) =>
         {
             s.parse()
                 .map_err(|_| invalid("'issued_at' is not epoch milliseconds"))
         }
-        Some(n @ Json::Number(_)) => n
+        n @ Loose::Num(_) => n
             .as_u64()
             .ok_or_else(|| invalid("'issued_at' is not epoch milliseconds")),
-        None | Some(Json::Null) => Err(invalid("'issued_at' is missing")),
-        Some(_) => Err(invalid("'issued_at' is not epoch milliseconds")),
+        Loose::Absent => Err(invalid("'issued_at' is missing")),
+        _ => Err(invalid("'issued_at' is not epoch milliseconds")),
     }
 }
 
@@ -108,16 +109,64 @@ pub fn parse_identity_url(url: &str, allow_insecure_loopback: bool) -> Result<Id
     }
 }
 
+/// A token endpoint's JSON body, read but not yet validated.
+#[derive(Clone, Debug)]
+pub struct TokenResponseBody(Loose);
+
+/// What a refresh response may leave out and the stored record already knows.
+#[derive(Clone, Debug)]
+pub struct RefreshDefaults {
+    /// The stored identity URL.
+    pub id_url: String,
+    /// The stored instance origin.
+    pub instance_url: String,
+    /// The clock, epoch ms: the token counts as issued now.
+    pub now: u64,
+}
+
+impl TokenResponseBody {
+    /// Reads the body's JSON object.
+    pub fn read(json: &str) -> Result<TokenResponseBody, SessionError> {
+        match decode::<Loose>(json) {
+            Some(v) if v.is_object() => Ok(TokenResponseBody(v)),
+            Some(_) => Err(invalid("the body is not a JSON object")),
+            None => Err(invalid("the body is not JSON")),
+        }
+    }
+
+    /// Refresh responses carry `id`, `instance_url` and `issued_at`; when a server omits
+    /// one, the stored identity and instance are kept and the token counts as issued now.
+    /// A value that is present is always taken as it is (sandbox refresh moves instances).
+    pub fn completed(self, defaults: &RefreshDefaults) -> TokenResponseBody {
+        let Loose::Object(mut members) = self.0 else {
+            return self;
+        };
+        let mut fill = |name: &str, value: Loose| {
+            if !members.iter().any(|(n, _)| n == name) {
+                members.push((name.to_string(), value));
+            }
+        };
+        fill("id", Loose::Str(defaults.id_url.clone()));
+        fill("instance_url", Loose::Str(defaults.instance_url.clone()));
+        fill("issued_at", Loose::Num(defaults.now as f64));
+        TokenResponseBody(Loose::Object(members))
+    }
+}
+
 /// Parses and validates a token endpoint's JSON body.
 pub fn parse_token_response(
     json: &str,
     allow_insecure_loopback: bool,
 ) -> Result<MintedToken, SessionError> {
-    let raw = match json::parse(json) {
-        Some(v) if v.is_object() => v,
-        Some(_) => return Err(invalid("the body is not a JSON object")),
-        None => return Err(invalid("the body is not JSON")),
-    };
+    validate_token_response(&TokenResponseBody::read(json)?, allow_insecure_loopback)
+}
+
+/// Validates a token endpoint's body: every member Salesforce sends, with sane values.
+pub fn validate_token_response(
+    body: &TokenResponseBody,
+    allow_insecure_loopback: bool,
+) -> Result<MintedToken, SessionError> {
+    let raw = &body.0;
     if let Some(error) = string_field(&raw, "error").ok().flatten() {
         let description = string_field(&raw, "error_description")
             .ok()
@@ -242,6 +291,30 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.code, ErrorCode::WrongInstanceUrl);
+    }
+
+    #[test]
+    fn a_refresh_body_gets_the_stored_identity_and_instance_when_it_omits_them() {
+        let defaults = RefreshDefaults {
+            id_url: "https://login.salesforce.com/id/00Dx0000000BV7zEAG/005x00000012Q9PAAU"
+                .into(),
+            instance_url: "https://acme.my.salesforce.com".into(),
+            now: 7,
+        };
+        let body = TokenResponseBody::read(r#"{"access_token":"a!b"}"#)
+            .unwrap()
+            .completed(&defaults);
+        let t = validate_token_response(&body, false).unwrap();
+        assert_eq!(t.instance_url, "https://acme.my.salesforce.com");
+        assert_eq!(t.org_id, "00Dx0000000BV7zEAG");
+        assert_eq!(t.issued_at, 7);
+        let moved = TokenResponseBody::read(&GOOD.replace("acme.my", "moved.my"))
+            .unwrap()
+            .completed(&defaults);
+        let t = validate_token_response(&moved, false).unwrap();
+        assert_eq!(t.instance_url, "https://moved.my.salesforce.com");
+        assert_eq!(t.issued_at, 1_779_461_039_475);
+        assert!(TokenResponseBody::read("not json").is_err());
     }
 
     #[test]

@@ -1,0 +1,165 @@
+//! A JSON value read loosely, so that validation can say which member is wrong and
+//! how, instead of failing the whole document with a deserializer's message.
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use std::fmt;
+
+/// One member of an object read from outside: absent (or `null`), or what it held.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Loose {
+    /// Absent or `null`.
+    #[default]
+    Absent,
+    /// A string.
+    Str(String),
+    /// A number.
+    Num(f64),
+    /// A boolean.
+    Bool(bool),
+    /// An object, its members in order.
+    Object(Vec<(String, Loose)>),
+    /// An array.
+    Array(Vec<Loose>),
+}
+
+impl Loose {
+    /// The member `name` of an object (`Absent` for anything else).
+    pub fn get(&self, name: &str) -> &Loose {
+        match self {
+            Loose::Object(members) => members
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or(&Loose::Absent, |(_, v)| v),
+            _ => &Loose::Absent,
+        }
+    }
+
+    /// Whether it is an object.
+    pub fn is_object(&self) -> bool {
+        matches!(self, Loose::Object(_))
+    }
+
+    /// A member that must be a string when present: `Err` for any other kind.
+    pub fn optional_str(&self, name: &str) -> Result<Option<&str>, WrongKind> {
+        match self.get(name) {
+            Loose::Absent => Ok(None),
+            Loose::Str(s) => Ok(Some(s)),
+            _ => Err(WrongKind),
+        }
+    }
+
+    /// The string, if it is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Loose::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The number as a whole number, if it is a non-negative integer that fits.
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Loose::Num(n) if n.fract() == 0.0 && *n >= 0.0 && *n <= 9_007_199_254_740_991.0 => {
+                Some(*n as u64)
+            }
+            _ => None,
+        }
+    }
+
+    /// The number rounded to a whole number within `min..=max`.
+    pub fn as_rounded_within(&self, min: u64, max: u64) -> Option<u64> {
+        match self {
+            Loose::Num(n) if n.is_finite() => {
+                let r = n.round();
+                (r >= min as f64 && r <= max as f64).then_some(r as u64)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A member held another kind of value than the one required.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WrongKind;
+
+struct LooseVisitor;
+
+impl<'de> Visitor<'de> for LooseVisitor {
+    type Value = Loose;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Loose, E> {
+        Ok(Loose::Absent)
+    }
+    fn visit_none<E>(self) -> Result<Loose, E> {
+        Ok(Loose::Absent)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Loose, D::Error> {
+        Loose::deserialize(d)
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Loose, E> {
+        Ok(Loose::Bool(b))
+    }
+    fn visit_f64<E>(self, n: f64) -> Result<Loose, E> {
+        Ok(Loose::Num(n))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Loose, E> {
+        Ok(Loose::Num(n as f64))
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<Loose, E> {
+        Ok(Loose::Num(n as f64))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Loose, E> {
+        Ok(Loose::Str(s.to_string()))
+    }
+    fn visit_string<E>(self, s: String) -> Result<Loose, E> {
+        Ok(Loose::Str(s))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Loose, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Loose>()? {
+            items.push(item);
+        }
+        Ok(Loose::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Loose, A::Error> {
+        let mut members = Vec::new();
+        while let Some((name, value)) = map.next_entry::<String, Loose>()? {
+            members.push((name, value));
+        }
+        Ok(Loose::Object(members))
+    }
+}
+
+impl<'de> Deserialize<'de> for Loose {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Loose, D::Error> {
+        d.deserialize_any(LooseVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_are_read_with_their_kind() {
+        let v: Loose =
+            serde_json::from_str(r#"{"a":"x","n":1.5,"b":true,"z":null,"o":{"k":2},"l":[1,[2]]}"#)
+                .unwrap();
+        assert_eq!(v.get("a").as_str(), Some("x"));
+        assert_eq!(v.get("n"), &Loose::Num(1.5));
+        assert_eq!(v.get("n").as_u64(), None);
+        assert_eq!(v.get("b"), &Loose::Bool(true));
+        assert_eq!(v.get("z"), &Loose::Absent);
+        assert_eq!(v.get("missing"), &Loose::Absent);
+        assert_eq!(v.get("o").get("k").as_u64(), Some(2));
+        assert_eq!(
+            v.get("l"),
+            &Loose::Array(vec![Loose::Num(1.0), Loose::Array(vec![Loose::Num(2.0)])])
+        );
+        assert_eq!(Loose::Num(2.6).as_rounded_within(0, 3), Some(3));
+        assert_eq!(Loose::Num(f64::NAN).as_rounded_within(0, 3), None);
+    }
+}

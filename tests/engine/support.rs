@@ -1,0 +1,256 @@
+//! A plain-Rust host for the engine, one impl per capability: a tiny Salesforce (tokens bound to a source
+//! address, rotation, revocation) and a shared in-memory store, driven on a local
+//! executor so that concurrency is real (many calls in flight at once).
+
+pub use futures::executor::LocalPool;
+pub use futures::task::LocalSpawnExt;
+pub use salesforce_session::config::Config;
+pub use salesforce_session::engine::{Engine, FetchError};
+pub use salesforce_session::error::ErrorCode;
+pub use salesforce_session::engine::events::Event;
+pub use salesforce_session::host::{Clock, Events, HostError, HttpReply, Store, Transport};
+pub use salesforce_session::secret::Secret;
+pub use std::cell::{Cell, RefCell};
+pub use std::collections::HashMap;
+pub use std::future::Future;
+pub use std::pin::Pin;
+pub use std::rc::Rc;
+pub use std::task::{Context, Poll};
+
+pub const INSTANCE: &str = "https://acme.my.salesforce.com";
+pub const ID_URL: &str = "https://login.salesforce.com/id/00Dx0000000BV7zEAG/005x00000012Q9PAAU";
+
+/// Yields once, so that concurrent calls interleave as they would on a network.
+pub struct YieldOnce(pub bool);
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Salesforce {
+    /// access token -> (source address, live)
+    pub sessions: HashMap<String, (String, bool)>,
+    /// refresh tokens currently valid
+    pub refresh_tokens: Vec<String>,
+    /// every refresh token presented, in order
+    pub presented: Vec<String>,
+    pub rotate: bool,
+    pub ip_lock: bool,
+    pub revoked: Option<&'static str>,
+    pub token_endpoint_down: bool,
+    pub counter: u32,
+    pub rest_calls: u32,
+}
+
+impl Salesforce {
+    pub fn mint(&mut self, address: &str, now: u64) -> String {
+        self.counter += 1;
+        let access = format!("00Dx!access{}", self.counter);
+        self.sessions
+            .insert(access.clone(), (address.to_string(), true));
+        let refresh = if self.rotate || self.refresh_tokens.is_empty() {
+            let r = format!("5Aep-refresh{}", self.counter);
+            self.refresh_tokens = vec![r.clone()];
+            Some(r)
+        } else {
+            None
+        };
+        let mut body = format!(
+            r#"{{"access_token":"{access}","instance_url":"{INSTANCE}","id":"{ID_URL}","token_type":"Bearer","issued_at":"{now}""#
+        );
+        if let Some(r) = refresh {
+            body.push_str(&format!(r#","refresh_token":"{r}""#));
+        }
+        body.push('}');
+        body
+    }
+}
+
+pub struct World {
+    pub sf: RefCell<Salesforce>,
+    pub store: RefCell<HashMap<String, String>>,
+    pub now: Cell<u64>,
+    pub store_broken: Cell<bool>,
+}
+
+pub struct FakeHost {
+    pub world: Rc<World>,
+    pub address: &'static str,
+    pub events: RefCell<Vec<serde_json::Value>>,
+}
+
+impl Transport for FakeHost {
+    type Request = ();
+    type Response = (u16, String);
+    type SendError = String;
+
+    async fn send(
+        &self,
+        url: &str,
+        _method: &str,
+        _request: &(),
+        bearer: &Secret,
+    ) -> Result<(u16, String), String> {
+        YieldOnce(false).await;
+        assert!(url.starts_with(INSTANCE), "the bearer token went to {url}");
+        let mut sf = self.world.sf.borrow_mut();
+        sf.rest_calls += 1;
+        let ok = match sf.sessions.get(bearer.expose()) {
+            Some((address, live)) => *live && (!sf.ip_lock || address == self.address),
+            None => false,
+        };
+        if ok {
+            Ok((200, "{}".into()))
+        } else {
+            Ok((
+                401,
+                r#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#
+                    .into(),
+            ))
+        }
+    }
+    fn status(&self, r: &(u16, String)) -> u16 {
+        r.0
+    }
+    async fn peek_body(&self, r: &(u16, String)) -> String {
+        r.1.clone()
+    }
+    async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Result<HttpReply, HostError> {
+        YieldOnce(false).await;
+        assert_eq!(url, "https://login.salesforce.com/services/oauth2/token");
+        let mut sf = self.world.sf.borrow_mut();
+        if sf.token_endpoint_down {
+            return Ok(HttpReply {
+                status: 503,
+                body: "<html><body>Service Unavailable</body></html>".into(),
+            });
+        }
+        let presented = form
+            .iter()
+            .find(|(k, _)| *k == "refresh_token")
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_default();
+        sf.presented.push(presented.clone());
+        if let Some(description) = sf.revoked {
+            return Ok(HttpReply {
+                status: 400,
+                body: format!(r#"{{"error":"invalid_grant","error_description":"{description}"}}"#),
+            });
+        }
+        if !sf.refresh_tokens.contains(&presented) {
+            return Ok(HttpReply { status: 400, body: r#"{"error":"invalid_grant","error_description":"expired access/refresh token"}"#.into() });
+        }
+        let now = self.world.now.get();
+        Ok(HttpReply {
+            status: 200,
+            body: sf.mint(self.address, now),
+        })
+    }
+    async fn get_with_bearer(&self, _url: &str, _bearer: &Secret) -> Result<HttpReply, HostError> {
+        Ok(HttpReply {
+            status: 200,
+            body: "{}".into(),
+        })
+    }
+    async fn post_json(
+        &self,
+        _url: &str,
+        _body: &str,
+        _headers: &[(&str, &str)],
+    ) -> Result<HttpReply, HostError> {
+        Ok(HttpReply {
+            status: 200,
+            body: String::new(),
+        })
+    }
+}
+
+impl Store for FakeHost {
+    async fn store_get(&self, key: &str) -> Result<Option<String>, HostError> {
+        YieldOnce(false).await;
+        Ok(self.world.store.borrow().get(key).cloned())
+    }
+    async fn store_put(&self, key: &str, value: &str) -> Result<(), HostError> {
+        if self.world.store_broken.get() {
+            return Err(HostError::new("backend unavailable"));
+        }
+        self.world
+            .store
+            .borrow_mut()
+            .insert(key.into(), value.into());
+        Ok(())
+    }
+    async fn store_delete(&self, key: &str) -> Result<(), HostError> {
+        self.world.store.borrow_mut().remove(key);
+        Ok(())
+    }
+}
+
+impl Clock for FakeHost {
+    fn now_ms(&self) -> u64 {
+        self.world.now.get()
+    }
+    async fn sleep_ms(&self, _ms: u64) {}
+}
+
+impl Events for FakeHost {
+    fn wants_events(&self) -> bool {
+        true
+    }
+    fn emit(&self, event: &Event<'_>) {
+        let event = serde_json::to_value(event).expect("events serialize");
+        self.events.borrow_mut().push(event);
+    }
+}
+
+pub fn world() -> Rc<World> {
+    Rc::new(World {
+        sf: RefCell::new(Salesforce::default()),
+        store: RefCell::new(HashMap::new()),
+        now: Cell::new(1_800_000_000_000),
+        store_broken: Cell::new(false),
+    })
+}
+
+pub fn engine(world: &Rc<World>, instance: &str, address: &'static str) -> Rc<Engine<FakeHost>> {
+    let config = Config::from_json(&format!(
+        r#"{{"clientId":"app","instanceId":"{instance}","refreshBackoffMs":0}}"#
+    ))
+    .unwrap();
+    Rc::new(Engine::new(
+        FakeHost {
+            world: world.clone(),
+            address,
+            events: RefCell::new(Vec::new()),
+        },
+        config,
+    ))
+}
+
+pub fn run<T>(f: impl Future<Output = T>) -> T {
+    futures::executor::block_on(f)
+}
+
+pub fn connect(world: &Rc<World>, e: &Engine<FakeHost>, address: &str) {
+    let body = world.sf.borrow_mut().mint(address, world.now.get());
+    run(e.connect("acme", &body)).unwrap();
+}
+
+pub fn expire_everything(world: &World) {
+    for (_, live) in world.sf.borrow_mut().sessions.values_mut() {
+        *live = false;
+    }
+}
+
+pub fn token_requests(world: &World) -> usize {
+    world.sf.borrow().presented.len()
+}
