@@ -114,9 +114,9 @@ export class SessionManager {
     const plain = {};
     for (const name of PLAIN_OPTIONS) if (options[name] !== undefined) plain[name] = options[name];
     plain.instanceId ??= randomInstanceId();
-    let optionsJson;
     try {
-      optionsJson = JSON.stringify(plain);
+      // Plain data only: a cycle or a BigInt is refused here, before it crosses.
+      JSON.stringify(plain);
     } catch {
       throw sessionError(ErrorCodes.INVALID_CONFIG, 'Invalid configuration: options must be plain data', ['options could not be serialised']);
     }
@@ -129,7 +129,7 @@ export class SessionManager {
       throw sessionError(ErrorCodes.INVALID_CONFIG, "Invalid configuration: no fetch: pass option 'fetch'", ["option 'fetch' is missing and the runtime has no global fetch"]);
     }
     const onEvent = options.onEvent ? (event) => options.onEvent(event) : undefined;
-    this.#args = [optionsJson, fetchFn, store, options.now, onEvent];
+    this.#args = [plain, fetchFn, store, options.now, onEvent];
     this.#fetchFn = fetchFn;
     this.instanceId = plain.instanceId;
     if (wasmReady) this.#engine = this.#build();

@@ -2,9 +2,9 @@
 
 use crate::decide::origin::check_login_url;
 use crate::error::SessionError;
+use crate::secret::Secret;
 use crate::wire::json::decode;
 use crate::wire::loose::Loose;
-use crate::secret::Secret;
 
 /// Where and how to announce that a connection needs re-authorization.
 #[derive(Clone, Debug)]
@@ -99,32 +99,31 @@ impl Config {
         if !v.is_object() {
             return Err(SessionError::config("options must be an object"));
         }
-        let client_id = string_opt(&v, "clientId")?
+        let client_id = string_opt(v, "clientId")?
             .filter(|s| !s.trim().is_empty())
             .ok_or_else(|| {
                 SessionError::config(
                     "option 'clientId' is required (the connected app's consumer key)",
                 )
             })?;
-        let client_secret = string_opt(&v, "clientSecret")?
+        let client_secret = string_opt(v, "clientSecret")?
             .filter(|s| !s.is_empty())
             .map(Secret::new);
-        let allow_insecure_loopback = bool_opt(&v, "allowInsecureLoopback")?.unwrap_or(false);
+        let allow_insecure_loopback = bool_opt(v, "allowInsecureLoopback")?.unwrap_or(false);
         let login_raw =
-            string_opt(&v, "loginUrl")?.unwrap_or_else(|| "https://login.salesforce.com".into());
+            string_opt(v, "loginUrl")?.unwrap_or_else(|| "https://login.salesforce.com".into());
         let login_url = check_login_url(&login_raw, allow_insecure_loopback)
             .map_err(|why| SessionError::config(format!("option 'loginUrl' is refused: {why}")))?
             .to_string();
-        let session_timeout_s =
-            number_opt(&v, "sessionTimeoutSeconds", 60, 86_400)?.unwrap_or(7200);
-        let refresh_margin_s = number_opt(&v, "refreshMarginSeconds", 0, 86_400)?.unwrap_or(300);
-        let instance_id = string_opt(&v, "instanceId")?
+        let session_timeout_s = number_opt(v, "sessionTimeoutSeconds", 60, 86_400)?.unwrap_or(7200);
+        let refresh_margin_s = number_opt(v, "refreshMarginSeconds", 0, 86_400)?.unwrap_or(300);
+        let instance_id = string_opt(v, "instanceId")?
             .filter(|s| !s.is_empty())
             .ok_or_else(|| {
                 SessionError::config("option 'instanceId' must be a non-empty string")
             })?;
-        let key_prefix = string_opt(&v, "keyPrefix")?.unwrap_or_else(|| "sfs:".into());
-        let api_version = string_opt(&v, "apiVersion")?.unwrap_or_else(|| "62.0".into());
+        let key_prefix = string_opt(v, "keyPrefix")?.unwrap_or_else(|| "sfs:".into());
+        let api_version = string_opt(v, "apiVersion")?.unwrap_or_else(|| "62.0".into());
         if !api_version
             .split('.')
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
@@ -133,8 +132,8 @@ impl Config {
                 "option 'apiVersion' must look like 62.0",
             ));
         }
-        let refresh_attempts = number_opt(&v, "refreshAttempts", 1, 10)?.unwrap_or(3) as u32;
-        let refresh_backoff_ms = number_opt(&v, "refreshBackoffMs", 0, 60_000)?.unwrap_or(200);
+        let refresh_attempts = number_opt(v, "refreshAttempts", 1, 10)?.unwrap_or(3) as u32;
+        let refresh_backoff_ms = number_opt(v, "refreshBackoffMs", 0, 60_000)?.unwrap_or(200);
         let (mut spike_window_ms, mut spike_threshold) = (60_000u64, 10usize);
         let spike = v.get("spike");
         if *spike != Loose::Absent {
@@ -179,7 +178,7 @@ impl Config {
                 ))
             }
         };
-        let introspect = bool_opt(&v, "introspect")?.unwrap_or(true) && client_secret.is_some();
+        let introspect = bool_opt(v, "introspect")?.unwrap_or(true) && client_secret.is_some();
         Ok(Config {
             client_id,
             client_secret,

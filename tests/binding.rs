@@ -26,6 +26,10 @@ fn recording_fetch(calls: &Array) -> Function {
     bound.unchecked_into()
 }
 
+fn options(json: &str) -> JsValue {
+    js_sys::JSON::parse(json).unwrap()
+}
+
 fn memory_store() -> JsValue {
     let make = Function::new_no_args("const m = new Map(); return { get: async k => m.has(k) ? m.get(k) : null, put: async (k, v) => { m.set(k, v) }, delete: async k => { m.delete(k) } };");
     make.call0(&JsValue::NULL).unwrap()
@@ -33,7 +37,7 @@ fn memory_store() -> JsValue {
 
 fn manager(fetch: Function, store: JsValue, on_event: Option<Function>) -> WasmSessions {
     WasmSessions::new(
-        r#"{"clientId":"abc","instanceId":"w1"}"#,
+        options(r#"{"clientId":"abc","instanceId":"w1"}"#),
         fetch,
         store,
         // A clock one second after the token's issued_at: no proactive refresh.
@@ -47,7 +51,7 @@ fn manager(fetch: Function, store: JsValue, on_event: Option<Function>) -> WasmS
 fn bad_options_throw_an_invalid_config_record() {
     let calls = Array::new();
     let err = WasmSessions::new(
-        r#"{"instanceId":"w1"}"#,
+        options(r#"{"instanceId":"w1"}"#),
         recording_fetch(&calls),
         memory_store(),
         None,
@@ -64,7 +68,7 @@ fn bad_options_throw_an_invalid_config_record() {
         Some("INVALID_CONFIG")
     );
     let no_store = WasmSessions::new(
-        r#"{"clientId":"a","instanceId":"w1"}"#,
+        options(r#"{"clientId":"a","instanceId":"w1"}"#),
         recording_fetch(&calls),
         Object::new().into(),
         None,

@@ -2,8 +2,8 @@
 //! saw. Every verdict carries its evidence and the fix.
 
 use crate::error::{clip, ErrorCode, SessionError};
-use serde::Serialize;
 use crate::wire::api_error::{looks_like_html, parse_api_error, parse_oauth_error, ApiError};
+use serde::Serialize;
 
 /// How sure a diagnosis is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -110,10 +110,7 @@ impl<H: Host> Engine<H> {
                 .clone()
                 .unwrap_or_else(|| record.access_token.clone());
             let request = revoke::request(&self.config.login_url, &token);
-            let reply = self
-                .host
-                .post_form(&request.url, &request.pairs())
-                .await;
+            let reply = self.host.post_form(&request.url, &request.pairs()).await;
             match reply {
                 Ok(r) if r.status == 200 || r.status == 400 => {}
                 Ok(r) => {

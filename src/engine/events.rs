@@ -6,7 +6,11 @@ use serde::Serialize;
 
 /// What happened, with its own members; `type` names it.
 #[derive(Clone, Debug, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
 pub enum EventDetail<'a> {
     /// A token response was stored.
     Connected {

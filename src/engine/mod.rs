@@ -14,20 +14,20 @@ use crate::decide::policy::{
     INTROSPECT_EVERY_MS,
 };
 use crate::error::{clip, ErrorCode, SessionError};
-use crate::host::{Host, HostError, HttpReply};
-use events::EventDetail;
 use crate::grant::{introspect, refresh_token, revoke};
-use crate::wire::introspection::{read_introspection, Introspection};
-use crate::wire::json::encode;
-use crate::wire::token_response::{
-    parse_token_response, validate_token_response, RefreshDefaults, TokenResponseBody,
-};
+use crate::host::{Host, HostError, HttpReply};
 use crate::secret::Secret;
 use crate::store::keys::Keys;
 use crate::store::record::{
     ConnectionInfo, ExpirySource, LocalToken, ReauthInfo, Status, StoredConnection,
 };
 use crate::wire::api_error::{parse_api_error, ApiError};
+use crate::wire::introspection::{read_introspection, Introspection};
+use crate::wire::json::encode;
+use crate::wire::token_response::{
+    parse_token_response, validate_token_response, RefreshDefaults, TokenResponseBody,
+};
+use events::EventDetail;
 use flight::Flight;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -200,7 +200,6 @@ struct OrgState {
     read_only: Option<ReadOnlyState>,
     spike: SpikeWindow,
 }
-
 
 /// The session engine over a host.
 pub struct Engine<H: Host> {

@@ -122,12 +122,7 @@ impl<H: Host> Engine<H> {
     }
 
     /// Shares that the org is read-only; this instance holds writes from memory either way.
-    pub(super) async fn write_read_only_mark(
-        &self,
-        id: &str,
-        org_id: &str,
-        state: &ReadOnlyState,
-    ) {
+    pub(super) async fn write_read_only_mark(&self, id: &str, org_id: &str, state: &ReadOnlyState) {
         let key = self.keys.read_only(org_id);
         let mark = encode(&ReadOnlyMark {
             next_probe_at: state.next_probe_at,

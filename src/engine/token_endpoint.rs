@@ -73,7 +73,10 @@ impl<H: Host> Engine<H> {
                 }
                 Err(e) => {
                     last_status = None;
-                    TokenFailure::Transient(format!("token request failed: {}", clip(e.detail(), 160)))
+                    TokenFailure::Transient(format!(
+                        "token request failed: {}",
+                        clip(e.detail(), 160)
+                    ))
                 }
             };
             let transient = failure.is_transient();

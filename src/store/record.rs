@@ -2,8 +2,8 @@
 
 use crate::secret::{stored, Secret};
 use crate::wire::json::{decode, encode};
-use serde::{Deserialize, Serialize};
 use crate::wire::token_response::MintedToken;
+use serde::{Deserialize, Serialize};
 
 /// Version of the stored record layout.
 pub const RECORD_VERSION: u32 = 1;

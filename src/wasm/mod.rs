@@ -1,23 +1,27 @@
-//! The exported class. JavaScript's wrapper (js/core.js) normalises inputs, turns
-//! rejections carrying an error record into `SalesforceSessionError`, and owns the
-//! public names; this layer only moves data between it and the engine.
+//! The exported class, and nothing else: `#[wasm_bindgen]` entry points. JavaScript's
+//! wrapper (js/core.js) normalises inputs, turns rejections carrying an error record
+//! into `SalesforceSessionError`, and owns the public names; this layer only moves
+//! data between it and the engine, through `convert`.
 
+mod clock;
+pub mod convert;
+mod events;
 mod js_host;
+mod store;
+mod transport;
 
 use crate::config::Config;
 use crate::engine::{Engine, FetchError, Outgoing};
 use crate::error::SessionError;
 use crate::secret::Secret;
-use js_host::{describe, to_js, JsHost};
+use crate::wire::loose::Loose;
+use convert::{describe, error_record, from_js, to_js};
+use js_host::JsHost;
 use js_sys::{Function, Promise};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
-
-fn error_record(e: &SessionError) -> JsValue {
-    to_js(&e.to_record_json())
-}
 
 /// The session engine, exported for the JavaScript wrapper.
 #[wasm_bindgen]
@@ -27,16 +31,19 @@ pub struct WasmSessions {
 
 #[wasm_bindgen]
 impl WasmSessions {
-    /// Validates the options and builds the engine. Throws an error record on bad options.
+    /// Validates the options (a plain object of the plain-data options) and builds the
+    /// engine. Throws an error record on bad options.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        options_json: &str,
+        options: JsValue,
         fetch: Function,
         store: JsValue,
         now: Option<Function>,
         on_event: Option<Function>,
     ) -> Result<WasmSessions, JsValue> {
-        let config = Config::from_json(options_json).map_err(|e| error_record(&e))?;
+        let options = from_js::<Loose>(options)
+            .ok_or_else(|| error_record(&SessionError::config("options must be plain data")))?;
+        let config = Config::from_options(&options).map_err(|e| error_record(&e))?;
         let host = JsHost::new(fetch, store, now, on_event).map_err(|why| {
             error_record(&SessionError::config(format!(
                 "option 'store' is refused: {why}"
@@ -54,7 +61,7 @@ impl WasmSessions {
             engine
                 .connect(&id, &token_json)
                 .await
-                .map(|i| to_js(&i.to_json()))
+                .map(|i| to_js(&i))
                 .map_err(|e| error_record(&e))
         })
     }
@@ -140,7 +147,7 @@ impl WasmSessions {
             engine
                 .info(&id)
                 .await
-                .map(|i| to_js(&i.to_json()))
+                .map(|i| to_js(&i))
                 .map_err(|e| error_record(&e))
         })
     }
@@ -152,7 +159,7 @@ impl WasmSessions {
             engine
                 .refresh(&id)
                 .await
-                .map(|i| to_js(&i.to_json()))
+                .map(|i| to_js(&i))
                 .map_err(|e| error_record(&e))
         })
     }
@@ -176,7 +183,7 @@ impl WasmSessions {
             engine
                 .diagnose(&id)
                 .await
-                .map(|r| to_js(&r.to_json()))
+                .map(|r| to_js(&r))
                 .map_err(|e| error_record(&e))
         })
     }

@@ -3,9 +3,9 @@
 
 use crate::decide::origin::{check_instance_url, parse_url, HostKind, Origin, Scheme};
 use crate::error::{clip, ErrorCode, SessionError};
+use crate::secret::Secret;
 use crate::wire::json::decode;
 use crate::wire::loose::Loose;
-use crate::secret::Secret;
 
 /// A validated token response.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,7 +55,7 @@ fn required(response: &Loose, name: &str) -> Result<String, SessionError> {
 fn parse_issued_at(response: &Loose) -> Result<u64, SessionError> {
     match response.get("issued_at") {
         Loose::Str(s)
-            if !s.is_empty() && s.len() <= 16 && s.bytes().all(|b| b.is_ascii_digit()) =>
+            if !s.is_empty() && s.len() <= 15 && s.bytes().all(|b| b.is_ascii_digit()) =>
         {
             s.parse()
                 .map_err(|_| invalid("'issued_at' is not epoch milliseconds"))
@@ -167,8 +167,8 @@ pub fn validate_token_response(
     allow_insecure_loopback: bool,
 ) -> Result<MintedToken, SessionError> {
     let raw = &body.0;
-    if let Some(error) = string_field(&raw, "error").ok().flatten() {
-        let description = string_field(&raw, "error_description")
+    if let Some(error) = string_field(raw, "error").ok().flatten() {
+        let description = string_field(raw, "error_description")
             .ok()
             .flatten()
             .unwrap_or_default();
@@ -178,12 +178,12 @@ pub fn validate_token_response(
             clip(&description, 120)
         )));
     }
-    let access_token = Secret::new(required(&raw, "access_token")?);
-    let refresh_token = string_field(&raw, "refresh_token")?.map(Secret::new);
-    let instance_url = required(&raw, "instance_url")?;
-    let id_url = required(&raw, "id")?;
-    let issued_at = parse_issued_at(&raw)?;
-    if let Some(t) = string_field(&raw, "token_type")? {
+    let access_token = Secret::new(required(raw, "access_token")?);
+    let refresh_token = string_field(raw, "refresh_token")?.map(Secret::new);
+    let instance_url = required(raw, "instance_url")?;
+    let id_url = required(raw, "id")?;
+    let issued_at = parse_issued_at(raw)?;
+    if let Some(t) = string_field(raw, "token_type")? {
         if !t.eq_ignore_ascii_case("bearer") {
             return Err(invalid(format!(
                 "'token_type' is '{}', not Bearer",
@@ -191,7 +191,7 @@ pub fn validate_token_response(
             )));
         }
     }
-    let community = string_field(&raw, "sfdc_community_url")?;
+    let community = string_field(raw, "sfdc_community_url")?;
     let origin = check_instance_url(&instance_url, allow_insecure_loopback, community.as_deref())
         .map_err(|why| {
         if parse_url(&instance_url).is_err() {
@@ -214,7 +214,7 @@ pub fn validate_token_response(
         org_id: identity.org_id,
         user_id: identity.user_id,
         issued_at,
-        scope: string_field(&raw, "scope").ok().flatten(),
+        scope: string_field(raw, "scope").ok().flatten(),
     })
 }
 
@@ -296,8 +296,7 @@ mod tests {
     #[test]
     fn a_refresh_body_gets_the_stored_identity_and_instance_when_it_omits_them() {
         let defaults = RefreshDefaults {
-            id_url: "https://login.salesforce.com/id/00Dx0000000BV7zEAG/005x00000012Q9PAAU"
-                .into(),
+            id_url: "https://login.salesforce.com/id/00Dx0000000BV7zEAG/005x00000012Q9PAAU".into(),
             instance_url: "https://acme.my.salesforce.com".into(),
             now: 7,
         };

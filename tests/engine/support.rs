@@ -5,9 +5,9 @@
 pub use futures::executor::LocalPool;
 pub use futures::task::LocalSpawnExt;
 pub use salesforce_session::config::Config;
+pub use salesforce_session::engine::events::Event;
 pub use salesforce_session::engine::{Engine, FetchError};
 pub use salesforce_session::error::ErrorCode;
-pub use salesforce_session::engine::events::Event;
 pub use salesforce_session::host::{Clock, Events, HostError, HttpReply, Store, Transport};
 pub use salesforce_session::secret::Secret;
 pub use std::cell::{Cell, RefCell};

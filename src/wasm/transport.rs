@@ -1,0 +1,162 @@
+//! `Transport` over the caller's `fetch`: the caller's own requests with the bearer
+//! token set, and the library's form and JSON posts. Redirects are never followed.
+
+use super::js_host::{settle, thrown, JsHost};
+use crate::host::{HostError, HttpReply, Transport};
+use crate::secret::Secret;
+use js_sys::{Object, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, Response};
+
+fn form_encode(pairs: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        encode_component(k, &mut out);
+        out.push('=');
+        encode_component(v, &mut out);
+    }
+    out
+}
+
+fn encode_component(s: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => {
+                out.push('%');
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xf)]));
+            }
+        }
+    }
+}
+
+/// A request init of the library's own: method, headers, body, no redirects.
+fn init(method: &str, headers: &[(&str, &str)], body: Option<&str>) -> JsValue {
+    let init = Object::new();
+    let h = Object::new();
+    for (k, v) in headers {
+        let _ = Reflect::set(&h, &JsValue::from_str(k), &JsValue::from_str(v));
+    }
+    let _ = Reflect::set(&init, &"method".into(), &method.into());
+    let _ = Reflect::set(&init, &"headers".into(), &h);
+    // Tokens and secrets never follow a redirect.
+    let _ = Reflect::set(&init, &"redirect".into(), &"manual".into());
+    if let Some(body) = body {
+        let _ = Reflect::set(&init, &"body".into(), &body.into());
+    }
+    init.into()
+}
+
+impl JsHost {
+    async fn call_fetch(&self, url: &str, init: &JsValue) -> Result<JsValue, JsValue> {
+        settle(
+            self.fetch
+                .call2(&JsValue::UNDEFINED, &JsValue::from_str(url), init),
+        )
+        .await
+    }
+
+    async fn whole_reply(&self, url: &str, init: &JsValue) -> Result<HttpReply, HostError> {
+        let response: Response = self
+            .call_fetch(url, init)
+            .await
+            .map_err(thrown)?
+            .unchecked_into();
+        let status = response.status();
+        let body = JsFuture::from(response.text().map_err(thrown)?)
+            .await
+            .map_err(thrown)?;
+        Ok(HttpReply {
+            status,
+            body: body.as_string().unwrap_or_default(),
+        })
+    }
+}
+
+impl Transport for JsHost {
+    type Request = JsValue;
+    type Response = Response;
+    type SendError = JsValue;
+
+    async fn send(
+        &self,
+        url: &str,
+        _method: &str,
+        request: &JsValue,
+        bearer: &Secret,
+    ) -> Result<Response, JsValue> {
+        let init = Object::assign(&Object::new(), request.unchecked_ref());
+        let given = Reflect::get(request, &"headers".into()).unwrap_or(JsValue::UNDEFINED);
+        let headers = Headers::new_with_str_sequence_sequence(&given)?;
+        headers.set("authorization", &format!("Bearer {}", bearer.expose()))?;
+        let _ = Reflect::set(&init, &"headers".into(), &headers);
+        let _ = Reflect::set(&init, &"redirect".into(), &"manual".into());
+        Ok(self.call_fetch(url, &init).await?.unchecked_into())
+    }
+
+    fn status(&self, response: &Response) -> u16 {
+        response.status()
+    }
+
+    async fn peek_body(&self, response: &Response) -> String {
+        let Ok(copy) = response.clone() else {
+            return String::new();
+        };
+        let Ok(promise) = copy.text() else {
+            return String::new();
+        };
+        JsFuture::from(promise)
+            .await
+            .ok()
+            .and_then(|t| t.as_string())
+            .unwrap_or_default()
+    }
+
+    async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Result<HttpReply, HostError> {
+        let body = form_encode(form);
+        let init = init(
+            "POST",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("accept", "application/json"),
+            ],
+            Some(&body),
+        );
+        self.whole_reply(url, &init).await
+    }
+
+    async fn get_with_bearer(&self, url: &str, bearer: &Secret) -> Result<HttpReply, HostError> {
+        let auth = format!("Bearer {}", bearer.expose());
+        let init = init(
+            "GET",
+            &[
+                ("authorization", auth.as_str()),
+                ("accept", "application/json"),
+            ],
+            None,
+        );
+        self.whole_reply(url, &init).await
+    }
+
+    async fn post_json(
+        &self,
+        url: &str,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<HttpReply, HostError> {
+        let mut all = vec![("content-type", "application/json")];
+        all.extend_from_slice(headers);
+        let init = init("POST", &all, Some(body));
+        self.whole_reply(url, &init).await
+    }
+}
