@@ -3,7 +3,7 @@
 use crate::decide::origin::check_login_url;
 use crate::error::SessionError;
 use crate::secret::Secret;
-use crate::wire::json::decode;
+use crate::wire::json::parse;
 use crate::wire::loose::Loose;
 
 /// Where and how to announce that a connection needs re-authorization.
@@ -89,8 +89,7 @@ fn bool_opt(v: &Loose, name: &str) -> Result<Option<bool>, SessionError> {
 impl Config {
     /// Reads the options from JSON text (tests and hosts without objects).
     pub fn from_json(json: &str) -> Result<Config, SessionError> {
-        let v = decode::<Loose>(json)
-            .ok_or_else(|| SessionError::config("options must be an object"))?;
+        let v = parse(json).ok_or_else(|| SessionError::config("options must be an object"))?;
         Config::from_options(&v)
     }
 

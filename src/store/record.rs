@@ -250,7 +250,7 @@ mod tests {
         }
         for (from, to) in [
             (r#""v":1"#, r#""v":4294967296"#),
-            (r#""v":1"#, r#""v":1.0"#),
+            (r#""v":1"#, r#""v":1.5"#),
             (r#""issuedAt":1"#, r#""issuedAt":"1""#),
             (r#""status":"reauth_required""#, r#""status":"paused""#),
             (r#""status":"reauth_required""#, r#""status":null"#),

@@ -1,12 +1,16 @@
-//! Every conversion between Rust and JavaScript values: serde types to plain objects
-//! and back through serde-wasm-bindgen, JSON text through the platform's own `JSON`,
-//! and thrown values described without secrets.
+//! Every conversion between Rust and JavaScript values: serde types out as plain
+//! objects through serde-wasm-bindgen; JavaScript values (the caller's options, what
+//! the platform's `JSON.parse` made of a body or a record) in as [`Loose`] values,
+//! which typed records are then read from; thrown values described without secrets.
 
 use crate::error::SessionError;
-use js_sys::{Reflect, JSON};
-use serde::de::DeserializeOwned;
+use crate::wire::loose::Loose;
+use js_sys::{Array, Object, Reflect, JSON};
 use serde::Serialize;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
+
+/// Deeper than any record, option or Salesforce body: a cycle stops here.
+const MAX_DEPTH: usize = 32;
 
 /// The one serializer: absent members as `null`, maps as plain objects, numbers as numbers.
 fn serializer() -> serde_wasm_bindgen::Serializer {
@@ -18,14 +22,55 @@ pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
     value.serialize(&serializer()).unwrap_or(JsValue::NULL)
 }
 
-/// A JavaScript value read as `T`.
-pub fn from_js<T: DeserializeOwned>(value: JsValue) -> Option<T> {
-    serde_wasm_bindgen::from_value(value).ok()
+/// A plain JavaScript value (what JSON can hold) as a loose value; `None` for
+/// functions, symbols, big integers and anything nested deeper than [`MAX_DEPTH`].
+pub fn loose_from_js(value: &JsValue) -> Option<Loose> {
+    read_js(value, 0)
 }
 
-/// JSON text read as `T`, parsed by the platform.
-pub fn decode_json<T: DeserializeOwned>(text: &str) -> Option<T> {
-    from_js(JSON::parse(text).ok()?)
+fn read_js(value: &JsValue, depth: usize) -> Option<Loose> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    if value.is_null() || value.is_undefined() {
+        return Some(Loose::Absent);
+    }
+    if let Some(s) = value.as_string() {
+        return Some(Loose::Str(s));
+    }
+    if let Some(n) = value.as_f64() {
+        return Some(Loose::Num(n));
+    }
+    if let Some(b) = value.as_bool() {
+        return Some(Loose::Bool(b));
+    }
+    if Array::is_array(value) {
+        let items = value.unchecked_ref::<Array>();
+        return items
+            .iter()
+            .map(|item| read_js(&item, depth + 1))
+            .collect::<Option<Vec<_>>>()
+            .map(Loose::Array);
+    }
+    if !value.is_object() || value.is_function() {
+        return None;
+    }
+    let object = value.unchecked_ref::<Object>();
+    let mut members = Vec::new();
+    for key in Object::keys(object).iter() {
+        let name = key.as_string()?;
+        let member = Reflect::get(object, &key).ok()?;
+        if member.is_undefined() {
+            continue;
+        }
+        members.push((name, read_js(&member, depth + 1)?));
+    }
+    Some(Loose::Object(members))
+}
+
+/// JSON text read by the platform's own parser.
+pub fn parse_json(text: &str) -> Option<Loose> {
+    loose_from_js(&JSON::parse(text).ok()?)
 }
 
 /// `T` as JSON text, written by the platform.

@@ -14,8 +14,7 @@ use crate::config::Config;
 use crate::engine::{Engine, FetchError, Outgoing};
 use crate::error::SessionError;
 use crate::secret::Secret;
-use crate::wire::loose::Loose;
-use convert::{describe, error_record, from_js, to_js};
+use convert::{describe, error_record, loose_from_js, to_js};
 use js_host::JsHost;
 use js_sys::{Function, Promise};
 use std::rc::Rc;
@@ -41,7 +40,7 @@ impl WasmSessions {
         now: Option<Function>,
         on_event: Option<Function>,
     ) -> Result<WasmSessions, JsValue> {
-        let options = from_js::<Loose>(options)
+        let options = loose_from_js(&options)
             .ok_or_else(|| error_record(&SessionError::config("options must be plain data")))?;
         let config = Config::from_options(&options).map_err(|e| error_record(&e))?;
         let host = JsHost::new(fetch, store, now, on_event).map_err(|why| {

@@ -2,7 +2,7 @@
 //! arrays, XML `<Errors>`, SOAP faults, Bulk API exceptions, OAuth errors, and the
 //! HTML pages that come back during incidents.
 
-use crate::wire::json::decode;
+use crate::wire::json::parse;
 use crate::wire::loose::{Loose, WrongKind};
 
 /// One error as Salesforce reported it, normalised to REST's `errorCode` names.
@@ -98,7 +98,7 @@ fn xml_unescape(s: &str) -> String {
 pub fn parse_api_error(body: &str) -> Option<ApiError> {
     let text = body.trim_start_matches('\u{feff}').trim();
     match text.as_bytes().first()? {
-        b'[' | b'{' => match decode::<Loose>(text)? {
+        b'[' | b'{' => match parse(text)? {
             // Every element must have the shape of an error, as with a typed array.
             Loose::Array(items) => items
                 .iter()
@@ -149,7 +149,7 @@ pub struct OAuthError {
 
 /// Parses `{"error": …, "error_description": …}`; `None` for anything else.
 pub fn parse_oauth_error(body: &str) -> Option<OAuthError> {
-    let v = decode::<Loose>(body.trim())?;
+    let v = parse(body.trim())?;
     if !v.is_object() {
         return None;
     }

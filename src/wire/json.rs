@@ -1,19 +1,27 @@
-//! JSON text to and from serde types. In wasm the platform's own `JSON` does the
-//! text (the module carries no JSON parser); on the host, serde_json does.
+//! JSON text to and from serde types. Text becomes a [`Loose`] value first (by the
+//! platform's own `JSON` in wasm, so the module carries no JSON parser; by serde_json
+//! on the host), and typed values are read from that one value the same way everywhere.
 
+use crate::wire::loose::Loose;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-/// Reads JSON text into `T`; `None` when the text is not JSON or not a `T`.
-pub fn decode<T: DeserializeOwned>(text: &str) -> Option<T> {
+/// Reads JSON text as a loose value; `None` when it is not JSON.
+pub fn parse(text: &str) -> Option<Loose> {
     #[cfg(target_arch = "wasm32")]
     {
-        crate::wasm::convert::decode_json(text)
+        crate::wasm::convert::parse_json(text)
     }
     #[cfg(not(target_arch = "wasm32"))]
     {
         serde_json::from_str(text).ok()
     }
+}
+
+/// Reads JSON text into `T`; `None` when the text is not JSON or not a `T`.
+pub fn decode<T: DeserializeOwned>(text: &str) -> Option<T> {
+    let value = parse(text)?;
+    T::deserialize(&value).ok()
 }
 
 /// Writes `value` as JSON text.

@@ -1,7 +1,8 @@
 //! A JSON value read loosely, so that validation can say which member is wrong and
 //! how, instead of failing the whole document with a deserializer's message.
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::value::{MapDeserializer, SeqDeserializer};
+use serde::de::{self, Deserialize, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
 /// One member of an object read from outside: absent (or `null`), or what it held.
@@ -136,6 +137,91 @@ impl<'de> Visitor<'de> for LooseVisitor {
 impl<'de> Deserialize<'de> for Loose {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Loose, D::Error> {
         d.deserialize_any(LooseVisitor)
+    }
+}
+
+/// Why a [`Loose`] value is not the type asked for. It keeps no message: the
+/// callers say in their own words what was wrong, and no number is ever formatted
+/// (which keeps float formatting out of the module).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotThatType;
+
+impl fmt::Display for NotThatType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the value is not of the expected type")
+    }
+}
+
+impl std::error::Error for NotThatType {}
+
+impl de::Error for NotThatType {
+    fn custom<T: fmt::Display>(_: T) -> Self {
+        NotThatType
+    }
+}
+
+/// A loose value as a serde deserializer: how typed records are read, on every host,
+/// from the one value the platform's JSON (or serde_json) produced.
+impl<'de> Deserializer<'de> for &'de Loose {
+    type Error = NotThatType;
+
+    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, NotThatType> {
+        match self {
+            Loose::Absent => v.visit_unit(),
+            Loose::Str(s) => v.visit_borrowed_str(s),
+            Loose::Num(n) if n.fract() == 0.0 && *n >= 0.0 && *n <= 9_007_199_254_740_991.0 => {
+                v.visit_u64(*n as u64)
+            }
+            Loose::Num(n) if n.fract() == 0.0 && *n < 0.0 && *n >= -9_007_199_254_740_991.0 => {
+                v.visit_i64(*n as i64)
+            }
+            Loose::Num(n) => v.visit_f64(*n),
+            Loose::Bool(b) => v.visit_bool(*b),
+            Loose::Array(items) => v.visit_seq(SeqDeserializer::new(items.iter())),
+            Loose::Object(members) => v.visit_map(MapDeserializer::new(
+                members.iter().map(|(k, value)| (k.as_str(), value)),
+            )),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, NotThatType> {
+        match self {
+            Loose::Absent => v.visit_none(),
+            other => v.visit_some(other),
+        }
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, NotThatType> {
+        match self {
+            Loose::Str(s) => v.visit_enum(s.as_str().into_deserializer()),
+            _ => Err(NotThatType),
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+        byte_buf unit unit_struct newtype_struct seq tuple tuple_struct map struct
+        identifier ignored_any
+    }
+}
+
+impl<'de> IntoDeserializer<'de, NotThatType> for &'de Loose {
+    type Deserializer = Self;
+
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+impl Loose {
+    /// Reads the value as `T` (a record, a reply).
+    pub fn read<'de, T: Deserialize<'de>>(&'de self) -> Option<T> {
+        T::deserialize(self).ok()
     }
 }
 

@@ -4,7 +4,7 @@
 use crate::decide::origin::{check_instance_url, parse_url, HostKind, Origin, Scheme};
 use crate::error::{clip, ErrorCode, SessionError};
 use crate::secret::Secret;
-use crate::wire::json::decode;
+use crate::wire::json::parse;
 use crate::wire::loose::Loose;
 
 /// A validated token response.
@@ -127,7 +127,7 @@ pub struct RefreshDefaults {
 impl TokenResponseBody {
     /// Reads the body's JSON object.
     pub fn read(json: &str) -> Result<TokenResponseBody, SessionError> {
-        match decode::<Loose>(json) {
+        match parse(json) {
             Some(v) if v.is_object() => Ok(TokenResponseBody(v)),
             Some(_) => Err(invalid("the body is not a JSON object")),
             None => Err(invalid("the body is not JSON")),
