@@ -31,56 +31,6 @@ function printReport(report) {
   console.log(`fix:        ${report.fix}`);
 }
 
-/** The first token comes from a refresh the doctor makes itself: nothing is stored yet to refresh from. */
-async function firstTokenResponse(loginUrl) {
-  if (env.SF_TOKEN_RESPONSE) return env.SF_TOKEN_RESPONSE;
-  const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: env.SF_REFRESH_TOKEN, client_id: env.SF_CLIENT_ID, format: 'json' });
-  if (env.SF_CLIENT_SECRET) form.set('client_secret', env.SF_CLIENT_SECRET);
-  let response;
-  try {
-    response = await fetch(`${loginUrl.replace(/\/+$/, '')}/services/oauth2/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body: form,
-      redirect: 'manual',
-    });
-  } catch (error) {
-    return { failure: { cause: 'REFRESH_FAILED', confidence: 'medium', evidence: [`the token endpoint could not be reached: ${error.message}`], fix: 'Check SF_LOGIN_URL and the network path to it, then run the doctor again.' } };
-  }
-  const body = await response.text();
-  if (response.status === 200) {
-    const parsed = JSON.parse(body);
-    parsed.refresh_token ??= env.SF_REFRESH_TOKEN;
-    return JSON.stringify(parsed);
-  }
-  return { failure: classifyRefusal(response.status, body) };
-}
-
-/** What a refused first refresh means (SALESFORCE.md §2); later refreshes are the library's. */
-function classifyRefusal(status, body) {
-  let error = {};
-  try {
-    error = JSON.parse(body);
-  } catch {
-    /* an HTML page or garbage: transient */
-  }
-  const description = typeof error.error_description === 'string' ? error.error_description : '';
-  const quoted = `token endpoint answered HTTP ${status}${error.error ? ` ${error.error}: "${description}"` : ''}`;
-  if (status >= 500 || !error.error) {
-    return { cause: 'REFRESH_FAILED', confidence: 'medium', evidence: [quoted], fix: "Salesforce's token endpoint is unavailable: run the doctor again later." };
-  }
-  if (error.error === 'invalid_grant' && /already being processed/i.test(description)) {
-    return { cause: 'REFRESH_FAILED', confidence: 'low', evidence: [quoted, 'another refresh with this token was in flight (transient)'], fix: 'Run the doctor again in a few seconds.' };
-  }
-  if (error.error === 'invalid_grant' || error.error === 'inactive_user' || error.error === 'inactive_org') {
-    return { cause: 'SESSION_REVOKED', confidence: 'high', evidence: [quoted], fix: 'The user must authorize the app again; then store the new token response.' };
-  }
-  if (error.error === 'rate_limit_exceeded') {
-    return { cause: 'RATE_LIMITED', confidence: 'high', evidence: [quoted], fix: 'Wait for the login rate limit to reset, then run the doctor again.' };
-  }
-  return { cause: 'INVALID_CONFIG', confidence: 'high', evidence: [quoted], fix: 'Check SF_CLIENT_ID and SF_CLIENT_SECRET against the connected app, and that it allows the refresh token flow.' };
-}
-
 async function doctor() {
   if (!env.SF_CLIENT_ID) fail('SF_CLIENT_ID is not set');
   if (!env.SF_REFRESH_TOKEN && !env.SF_TOKEN_RESPONSE) fail('set SF_REFRESH_TOKEN or SF_TOKEN_RESPONSE');
@@ -100,13 +50,10 @@ async function doctor() {
     if (error instanceof SalesforceSessionError) fail(`${error.message} (${error.evidence.join('; ')})`);
     throw error;
   }
-  const first = await firstTokenResponse(loginUrl);
-  if (typeof first === 'object') {
-    printReport(first.failure);
-    return 1;
-  }
   try {
-    await sessions.connect('doctor', first);
+    // Every refusal is the library's own classification, as for any refresh.
+    if (env.SF_TOKEN_RESPONSE) await sessions.connect('doctor', env.SF_TOKEN_RESPONSE);
+    else await sessions.connectRefreshToken('doctor', env.SF_REFRESH_TOKEN);
   } catch (error) {
     if (!(error instanceof SalesforceSessionError)) throw error;
     printReport({ cause: error.code, confidence: 'high', evidence: error.evidence, fix: error.fix });

@@ -185,6 +185,19 @@ export class SessionManager {
   }
 
   /**
+   * Redeems a refresh token at the token host (a connection you hold only a refresh
+   * token for) and stores the result; refusals are classified as a refresh's are.
+   * @returns {Promise<import('./index.d.ts').ConnectionInfo>}
+   */
+  async connectRefreshToken(connectionId, refreshToken) {
+    checkId(connectionId);
+    if (typeof refreshToken !== 'string' || refreshToken.trim() === '') {
+      throw sessionError(ErrorCodes.INVALID_CONFIG, 'Invalid configuration: the refresh token must be a non-empty string', ['refreshToken is ' + (typeof refreshToken === 'string' ? 'empty' : typeof refreshToken)], { connectionId });
+    }
+    return this.#call('connectRefreshToken', connectionId, refreshToken);
+  }
+
+  /**
    * Like fetch, for one connection: paths resolve against its instance_url.
    * @returns {Promise<Response>}
    */

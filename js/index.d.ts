@@ -156,6 +156,8 @@ export declare class SessionManager {
   constructor(options: SessionManagerOptions);
   readonly instanceId: string;
   connect(connectionId: string, tokenResponse: object | string): Promise<ConnectionInfo>;
+  /** Redeems a refresh token at the token host and stores the result. */
+  connectRefreshToken(connectionId: string, refreshToken: string): Promise<ConnectionInfo>;
   fetch(connectionId: string, input: string | URL | Request, init?: RequestInit): Promise<Response>;
   connection(connectionId: string): Connection;
   info(connectionId: string): Promise<ConnectionInfo>;

@@ -4,3 +4,4 @@
 pub mod classify;
 pub mod origin;
 pub mod policy;
+pub mod token_failure;

@@ -12,6 +12,15 @@ impl<H: Host> Engine<H> {
         check_connection_id(id)?;
         let token = parse_token_response(token_json, self.config.allow_insecure_loopback)
             .map_err(|e| e.about(id, None))?;
+        self.store_minted(id, token).await
+    }
+
+    /// Stores a validated token as the connection's new record.
+    pub(super) async fn store_minted(
+        &self,
+        id: &str,
+        token: MintedToken,
+    ) -> Result<ConnectionInfo, SessionError> {
         let expires_at = estimate_expiry(token.issued_at, self.config.session_timeout_s);
         let record = StoredConnection::from_token(token, expires_at, &self.config.instance_id);
         let origin = self.origin_of(&record, id)?;

@@ -173,17 +173,18 @@ impl<H: Host> Engine<H> {
                 }
             }
         } else {
-            let rest_error = match &rest {
-                Some(Ok(r)) => parse_api_error(&r.body).map(|e| (r.status, e)),
-                _ => None,
+            // The same reading of the REST answer as every call gets (decide/classify).
+            let (status, verdict) = match &rest {
+                Some(Ok(r)) => (r.status, classify_response(r.status, &r.body)),
+                _ => (0, ResponseVerdict::Pass),
             };
-            match rest_error {
-                Some((status, e)) if e.code == "URL_NOT_RESET" => Diagnosis::of(
+            match verdict {
+                ResponseVerdict::UrlNotReset(_) => Diagnosis::of(
                     ErrorCode::WrongInstanceUrl,
                     Confidence::High,
                     vec![format!("the REST probe answered {status} URL_NOT_RESET")],
                 ),
-                Some((_, e)) if e.code == "REQUEST_LIMIT_EXCEEDED" => Diagnosis::of(
+                ResponseVerdict::RateLimited(e) => Diagnosis::of(
                     ErrorCode::RateLimited,
                     Confidence::High,
                     vec![format!(
@@ -191,7 +192,7 @@ impl<H: Host> Engine<H> {
                         clip(&e.message, 160)
                     )],
                 ),
-                Some((_, e)) if e.code == "API_DISABLED_FOR_ORG" => Diagnosis::of(
+                ResponseVerdict::ApiDisabled(e) => Diagnosis::of(
                     ErrorCode::ApiDisabled,
                     Confidence::High,
                     vec![format!(
@@ -200,10 +201,15 @@ impl<H: Host> Engine<H> {
                     )],
                 ),
                 other => {
-                    let message = other
-                        .as_ref()
-                        .map(|(_, e)| e.message.clone())
-                        .unwrap_or_default();
+                    let message = match (other, &rest) {
+                        (ResponseVerdict::SessionRejected(e) | ResponseVerdict::ReadOnly(e), _) => {
+                            e.message
+                        }
+                        (_, Some(Ok(r))) => parse_api_error(&r.body)
+                            .map(|e| e.message)
+                            .unwrap_or_default(),
+                        _ => String::new(),
+                    };
                     evidence.push(format!(
                         "the REST probe with the current token was rejected: \"{}\"",
                         clip(&message, 160)

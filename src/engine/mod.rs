@@ -4,15 +4,15 @@
 
 use crate::config::Config;
 use crate::decide::classify::{
-    after_rejection, classify_response, classify_token_failure, ip_lock_after_recovery,
-    is_not_valid_for_rest, needs_body, AfterRejection, Confidence, Diagnosis, Rejection,
-    ResponseVerdict, TokenFailure,
+    after_rejection, classify_response, ip_lock_after_recovery, is_not_valid_for_rest, needs_body,
+    AfterRejection, Confidence, Diagnosis, Rejection, ResponseVerdict,
 };
 use crate::decide::origin::{check_instance_url, parse_url, resolve_target, Origin};
 use crate::decide::policy::{
     due_for_refresh, estimate_expiry, is_write, write_gate, ReadOnlyState, SpikeWindow, WriteGate,
     INTROSPECT_EVERY_MS,
 };
+use crate::decide::token_failure::{classify_token_failure, TokenFailure};
 use crate::error::{clip, ErrorCode, SessionError};
 use crate::grant::{introspect, refresh_token, revoke};
 use crate::host::{Host, HostError, HttpReply};
@@ -25,7 +25,7 @@ use crate::wire::api_error::{parse_api_error, ApiError};
 use crate::wire::introspection::{read_introspection, Introspection};
 use crate::wire::json::encode;
 use crate::wire::token_response::{
-    parse_token_response, validate_token_response, RefreshDefaults, TokenResponseBody,
+    parse_token_response, validate_token_response, MintedToken, RefreshDefaults, TokenResponseBody,
 };
 use events::EventDetail;
 use flight::Flight;
@@ -38,6 +38,7 @@ mod connections;
 mod doctor;
 pub mod events;
 mod flight;
+mod grants;
 mod ip_lock;
 mod read_only;
 mod reauth;

@@ -65,6 +65,19 @@ impl WasmSessions {
         })
     }
 
+    /// Redeems a refresh token and stores the result.
+    #[wasm_bindgen(js_name = connectRefreshToken)]
+    pub fn connect_refresh_token(&self, id: String, refresh_token: String) -> Promise {
+        let engine = self.engine.clone();
+        future_to_promise(async move {
+            engine
+                .connect_refresh_token(&id, &refresh_token)
+                .await
+                .map(|i| to_js(&i))
+                .map_err(|e| error_record(&e))
+        })
+    }
+
     /// Sends a request; resolves with the host's Response.
     pub fn fetch(&self, id: String, input: String, method: String, init: JsValue) -> Promise {
         let engine = self.engine.clone();

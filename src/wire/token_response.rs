@@ -151,6 +151,28 @@ impl TokenResponseBody {
         fill("issued_at", Loose::Num(defaults.now as f64));
         TokenResponseBody(Loose::Object(members))
     }
+
+    /// A refresh without rotation returns no refresh token: the one presented stays valid.
+    pub fn or_refresh_token(self, presented: &Secret) -> TokenResponseBody {
+        let Loose::Object(mut members) = self.0 else {
+            return self;
+        };
+        if matches!(self_get(&members, "refresh_token"), Loose::Absent) {
+            members.retain(|(n, _)| n != "refresh_token");
+            members.push((
+                "refresh_token".to_string(),
+                Loose::Str(presented.expose().to_string()),
+            ));
+        }
+        TokenResponseBody(Loose::Object(members))
+    }
+}
+
+fn self_get<'a>(members: &'a [(String, Loose)], name: &str) -> &'a Loose {
+    members
+        .iter()
+        .find(|(n, _)| n == name)
+        .map_or(&Loose::Absent, |(_, v)| v)
 }
 
 /// Parses and validates a token endpoint's JSON body.
