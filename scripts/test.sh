@@ -72,9 +72,11 @@ wasm_size_budget() {
   local raw gzipped
   raw="$(wasm_raw_bytes "$PACKED_WASM")"
   gzipped="$(wasm_gzip_bytes "$PACKED_WASM")"
-  printf 'pkg/%s: %s bytes raw, %s bytes gzipped; ceiling %s bytes gzipped, target %s\n' \
-    "$(basename "$PACKED_WASM")" "$raw" "$gzipped" "$WASM_GZIP_BUDGET_BYTES" "$WASM_GZIP_TARGET_BYTES"
-  if ((gzipped >= WASM_GZIP_BUDGET_BYTES)); then
+  printf 'pkg/%s: %s bytes raw, %s bytes gzipped; budget %s bytes gzipped\n' \
+    "$(basename "$PACKED_WASM")" "$raw" "$gzipped" "$WASM_GZIP_BUDGET_BYTES"
+  # Where the bytes are: the largest functions, named from the unoptimised module's name section.
+  node scripts/wasm-top.mjs "$BUILD_DIR/bindgen/${CRATE_LIB}_bg.wasm" 12
+  if ((gzipped > WASM_GZIP_BUDGET_BYTES)); then
     echo "the gzipped .wasm is over budget by $((gzipped - WASM_GZIP_BUDGET_BYTES)) bytes" >&2
     return 1
   fi
