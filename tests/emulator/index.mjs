@@ -113,7 +113,8 @@ export async function startEmulator(options = {}) {
           ? restError(413, 'REQUEST_ENTITY_TOO_LARGE', 'Request body too large')
           : restError(500, 'UNKNOWN_EXCEPTION', `emulator error: ${err?.message ?? err}`);
       }
-      if (!res.destroyed) send(req, res, entry, reply);
+      // A hung request whose connection is gone stays unanswered in the log (status null).
+      if (!reply?.abandoned && !res.destroyed && !req.socket.destroyed) send(req, res, entry, reply);
     };
   }
 

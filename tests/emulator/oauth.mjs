@@ -31,7 +31,7 @@ export async function tokenEndpoint(ctx) {
   // `tokenHang`: no answer at all until the client gives up or the emulator closes.
   if (tokenHangs(ctx)) {
     await untilClosed(ctx);
-    return oauth.serviceUnavailable(); // never written: the socket is gone by now
+    return { abandoned: true }; // nothing to write: the connection is gone
   }
 
   // Outage / rate-limit switches are decided on arrival, so that `tokenEndpointDown: N` fails
