@@ -141,11 +141,13 @@ describe('token endpoint: authorization_code', () => {
     assert.equal(emu.isSessionActive(body.access_token), true);
   });
 
-  test('a code is single-use', async (t) => {
+  test('a code is single-use: a second use is an expired code, an unknown one invalid', async (t) => {
     const emu = await setup(t);
     const code = emu.issueAuthCode();
     assert.equal((await tokenRequest(emu, { grant_type: 'authorization_code', code, client_id: 'test-client' })).status, 200);
     assertOAuthError(await tokenRequest(emu, { grant_type: 'authorization_code', code, client_id: 'test-client' }),
+      'invalid_grant', 'expired authorization code');
+    assertOAuthError(await tokenRequest(emu, { grant_type: 'authorization_code', code: 'aPrxnope', client_id: 'test-client' }),
       'invalid_grant', 'invalid authorization code');
   });
 
@@ -174,7 +176,7 @@ describe('token endpoint: authorization_code', () => {
     const exchange = (uri) => tokenRequest(emu, {
       grant_type: 'authorization_code', code: emu.issueAuthCode({ redirectUri }), client_id: 'test-client', redirect_uri: uri,
     });
-    assertOAuthError(await exchange('http://localhost:1717/other'), 'invalid_grant', 'redirect_uri must match configuration');
+    assertOAuthError(await exchange('http://localhost:1717/other'), 'redirect_uri_mismatch', 'redirect_uri must match configuration');
     assert.equal((await exchange(redirectUri)).status, 200);
   });
 

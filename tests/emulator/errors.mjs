@@ -1,5 +1,6 @@
 // The error bodies Salesforce sends, word for word (see /work/shared/SALESFORCE.md §2–§3).
-import { oauthError, restError, htmlPage, xml, json, xmlEscape } from './http.mjs';
+import { randomBytes } from 'node:crypto';
+import { oauthError, restError, htmlPage, xml, json, text, xmlEscape } from './http.mjs';
 
 export const EXPIRED_TOKEN = 'expired access/refresh token';
 
@@ -31,9 +32,43 @@ export const oauth = {
   rateLimited: () => oauthError('rate_limit_exceeded', 'Number of logins exceeded'),
   mustPost: () => oauthError('invalid_request', 'must use HTTP POST', 405),
   unsupportedTokenType: () => oauthError('unsupported_token_type', 'this token type is not supported'),
+  invalidAuthCode: () => oauthError('invalid_grant', 'invalid authorization code'),
+  // A code presented a second time (and one older than 15 minutes).
+  expiredAuthCode: () => oauthError('invalid_grant', 'expired authorization code'),
+  invalidCodeVerifier: () => oauthError('invalid_grant', 'invalid code verifier'),
+  redirectUriMismatch: () => oauthError('redirect_uri_mismatch', 'redirect_uri must match configuration'),
+  // client_credentials sent to a login host instead of the org's My Domain.
+  notOnThisDomain: () => oauthError('invalid_grant', 'request not supported on this domain'),
+  noClientCredentialsUser: () => oauthError('invalid_grant', 'no client credentials user enabled'),
   // A transient outage: an HTML page, never JSON (the client must not read it as a revocation).
   serviceUnavailable: () => htmlPage(503, 'Service Unavailable', 'SERVICE_UNAVAILABLE'),
 };
+
+/**
+ * Errors of GET /services/oauth2/authorize. `page` ones cannot be redirected (unknown app or
+ * unregistered redirect_uri) and are shown to the user; the others go back to redirect_uri as
+ * `?error=…&error_description=…&state=…`.
+ */
+export const authorize = {
+  invalidClientId: () => ({ page: true, error: 'invalid_client_id', description: 'client identifier invalid' }),
+  redirectUriMismatch: () => ({ page: true, error: 'redirect_uri_mismatch', description: 'redirect_uri must match configuration' }),
+  unsupportedResponseType: () => ({ error: 'unsupported_response_type', description: 'response type not supported' }),
+  missingCodeChallenge: () => ({ error: 'invalid_request', description: 'missing required code challenge' }),
+  invalidChallengeMethod: () => ({ error: 'invalid_request', description: 'invalid code challenge method' }),
+  invalidScope: () => ({ error: 'invalid_scope', description: 'the requested scope is not allowed' }),
+  accessDenied: () => ({ error: 'access_denied', description: 'end-user denied authorization' }),
+};
+
+/** The page Salesforce Edge shows with HTTP 420 (incidents, deleted or expired orgs): HTML, never JSON. */
+export function edge420(now) {
+  const ray = randomBytes(16).toString('hex');
+  const page = '<!DOCTYPE html>\n<html lang="en-US"><head><meta charset="UTF-8"><title>Error Page</title></head><body>' +
+    '<div class="interstitial interstitial-failure"><h3>We\'ve hit a snag.</h3>' +
+    '<p>Please contact support or visit our <a href="https://status.salesforce.com/">status page</a> for more information.</p></div>' +
+    `<footer><p class="origin-p">Salesforce Edge:</p><p class="origin-p">${ray};${new Date(now).toISOString()};</p></footer>` +
+    '</body></html>\n';
+  return text(420, page, 'text/html;charset=UTF-8', null);
+}
 
 export const identity = {
   badToken: () => ({ status: 403, headers: { 'content-type': 'text/plain;charset=UTF-8' }, body: 'Bad_OAuth_Token', errorCode: 'Bad_OAuth_Token' }),

@@ -10,8 +10,12 @@ import http from 'node:http';
 import { OrgState } from './state.mjs';
 import { defaultPolicy } from './policy.mjs';
 import { normaliseAddress, readBody, send, parseAuthorization, htmlPage, restError } from './http.mjs';
-import { rest, EXPIRED_TOKEN } from './errors.mjs';
-import { tokenEndpoint, revokeEndpoint, introspectEndpoint, authorizeEndpoint, identityEndpoint, toPublicKey } from './oauth.mjs';
+import { rest, edge420, EXPIRED_TOKEN } from './errors.mjs';
+import { edgeRefuses } from './policy.mjs';
+import {
+  tokenEndpoint, revokeEndpoint, introspectEndpoint, authorizeEndpoint, identityEndpoint, toPublicKey,
+  authorizeAsUser, noteTokenRequest,
+} from './oauth.mjs';
 import { dataApi } from './rest.mjs';
 import { soapApi, bulkApi } from './legacy.mjs';
 
@@ -69,6 +73,8 @@ export async function startEmulator(options = {}) {
   const policy = defaultPolicy();
   const state = new OrgState({ orgId, clientId, clientSecret, clock, policy });
   const log = [];
+  // Aborted by close(): hung and delayed token requests stop waiting.
+  const closing = new AbortController();
 
   function handlerFor(host, router) {
     return async (req, res) => {
@@ -94,13 +100,21 @@ export async function startEmulator(options = {}) {
       let reply;
       try {
         const body = await readBody(req);
-        reply = await router({ state, policy, req, url, body, entry, host, remoteAddress: entry.remoteAddress });
+        const ctx = { state, policy, req, url, body, entry, host, remoteAddress: entry.remoteAddress, closing: closing.signal };
+        if (edgeRefuses(ctx)) {
+          // Salesforce Edge answers before the org sees anything; token requests still show their grant.
+          if (req.method === 'POST' && url.pathname === TOKEN_PATH) noteTokenRequest(ctx);
+          reply = edge420(clock());
+        } else {
+          reply = await router(ctx);
+        }
       } catch (err) {
         reply = err?.tooLarge
           ? restError(413, 'REQUEST_ENTITY_TOO_LARGE', 'Request body too large')
           : restError(500, 'UNKNOWN_EXCEPTION', `emulator error: ${err?.message ?? err}`);
       }
-      if (!res.destroyed) send(req, res, entry, reply);
+      // A hung request whose connection is gone stays unanswered in the log (status null).
+      if (!reply?.abandoned && !res.destroyed && !req.socket.destroyed) send(req, res, entry, reply);
     };
   }
 
@@ -141,18 +155,31 @@ export async function startEmulator(options = {}) {
     createUser: (spec) => state.createUser(spec),
 
     /** A successful authorization_code response, as if obtained from `sourceAddress`; not logged. */
-    async mintTokenResponse({ userId = state.defaultUserId, sourceAddress = '127.0.0.1', withRefreshToken = true } = {}) {
+    async mintTokenResponse({
+      userId = state.defaultUserId, sourceAddress = '127.0.0.1', withRefreshToken = true, scope, highAssurance = false,
+    } = {}) {
       const blocked = state.loginBlocked(userId);
       if (blocked) throw new Error(`emulator: cannot mint (${blocked.description})`);
-      return state.grant({ userId, sourceAddress: normaliseAddress(sourceAddress), withRefreshToken });
+      return state.grant({ userId, sourceAddress: normaliseAddress(sourceAddress), withRefreshToken, scope, highAssurance });
     },
     issueAuthCode: (spec) => state.issueAuthCode(spec),
+    /** Plays the user on a client-built authorize URL: {code, state, redirectUri, …} or {error, errorDescription, …}. */
+    authorize: (url, options) => authorizeAsUser(state, policy, url, options),
     registerJwtKey(key) {
       state.jwtKeys.push(toPublicKey(key));
+    },
+    /** Whether the user has pre-approved the app for the JWT bearer flow (createUser's `jwtApproved`). */
+    setJwtApproval(userId, approved = true) {
+      state.user(userId).jwtApproved = !!approved;
     },
 
     tokenRequests(filter = {}) {
       return log.filter((e) => e.method === 'POST' && e.path === TOKEN_PATH &&
+        Object.entries(filter).every(([key, value]) => e[key] === value));
+    },
+    /** Revoke requests; `revoked` is 'access_token', 'refresh_token' or null (nothing ended). */
+    revokeRequests(filter = {}) {
+      return log.filter((e) => e.path === '/services/oauth2/revoke' &&
         Object.entries(filter).every(([key, value]) => e[key] === value));
     },
     /** Requests that presented the token as a credential (Authorization, X-SFDC-Session, SOAP SessionHeader). */
@@ -198,7 +225,9 @@ export async function startEmulator(options = {}) {
 
     records: (sobject) => state.listRecords(sobject),
 
+    /** Stops both servers and destroys every open connection, hung token requests included. */
     async close() {
+      closing.abort();
       await Promise.all([stop(loginServer), stop(instanceServer)]);
     },
   };

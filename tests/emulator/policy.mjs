@@ -20,7 +20,68 @@ export function defaultPolicy() {
     apiDisabled: false,
     instanceUrl: null,                 // instance_url to put in token responses instead of emu.instanceUrl
     loginRateLimited: false,
+
+    // Connected-app settings and the controls of SALESFORCE.md §7.
+    requirePkce: true,                 // authorize refuses a request without code_challenge
+    publicClient: false,               // authorization_code and refresh_token grants need no client secret
+    callbackUrls: null,                // registered redirect URIs, compared exactly (null = any URL)
+    appScopes: ['refresh_token', 'api'], // the app's OAuth scopes: what authorize grants when asked for none
+    jwtAudience: null,                 // accepted JWT `aud` values (string or array) instead of the login URL
+    clientCredentialsUser: null,       // userId or username of the "Run As" user (null = default user, false = none)
+    refreshIpAllowlist: null,          // addresses or IPv4 CIDRs a refresh may come from (null = anywhere)
+    refreshIpRestrictedDescription: 'ip restricted', // wording uncertain (§7)
+    refreshTokenIdleDays: 30,          // a refresh token unused this long dies (null or 0 = never)
+    highAssurance: false,              // REST refuses standard-assurance sessions
+    edge420: false,                    // true (both hosts), 'login' or 'instance': HTTP 420 HTML on every request
+    edge420Requests: null,             // with edge420: how many more requests get it (null = all)
+    tokenHang: false,                  // true, or a count of token requests that never get an answer
   };
+}
+
+/** Every request on either host, before routing: Salesforce Edge answering 420 (`edge420`). */
+export function edgeRefuses({ policy, host }) {
+  const on = policy.edge420;
+  if (!(on === true || on === host)) return false;
+  if (typeof policy.edge420Requests === 'number') {
+    if (policy.edge420Requests <= 0) return false;
+    policy.edge420Requests -= 1;
+  }
+  return true;
+}
+
+/** Token endpoint, on arrival: whether this request is one that never gets an answer (`tokenHang`). */
+export function tokenHangs({ policy }) {
+  const hang = policy.tokenHang;
+  if (hang === true) return true;
+  if (typeof hang === 'number' && hang > 0) {
+    policy.tokenHang = hang - 1;
+    return true;
+  }
+  return false;
+}
+
+/** `refreshIpAllowlist`: exact addresses or IPv4 CIDR ranges; null means every address may refresh. */
+export function refreshAllowedFrom(policy, address) {
+  const list = policy.refreshIpAllowlist;
+  if (list == null) return true;
+  return [].concat(list).some((range) => addressInRange(address, String(range)));
+}
+
+function addressInRange(address, range) {
+  const slash = range.indexOf('/');
+  if (slash < 0) return address === range;
+  const bits = Number(range.slice(slash + 1));
+  const base = ipv4ToNumber(range.slice(0, slash));
+  const value = ipv4ToNumber(address ?? '');
+  if (base === null || value === null || !(bits >= 0 && bits <= 32)) return false;
+  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+  return ((base & mask) >>> 0) === ((value & mask) >>> 0);
+}
+
+function ipv4ToNumber(text) {
+  const parts = text.split('.');
+  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) return null;
+  return parts.reduce((acc, p) => ((acc << 8) | Number(p)) >>> 0, 0);
 }
 
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
@@ -44,7 +105,8 @@ export const tokenEndpointChecks = [
 /**
  * Whether a live (known, unexpired, unrevoked) session may be used for this request, on every
  * surface that takes a session (REST, identity, SOAP, Bulk). Returns null when it may, 'invalid'
- * when it must be treated exactly like an unknown token, 'notForRest' for API Access Control.
+ * when it must be treated exactly like an unknown token, 'notForRest' for API Access Control,
+ * 'notHighAssurance' for a standard session while `highAssurance` is on.
  */
 export const sessionChecks = [
   function ipLock({ policy, session, remoteAddress }) {
@@ -55,6 +117,10 @@ export const sessionChecks = [
   },
   function apiAccessControl({ policy }) {
     return policy.apiAccessControl ? 'notForRest' : null;
+  },
+  // Last: the identity URL accepts a standard session that only this check refuses.
+  function highAssurance({ policy, session }) {
+    return policy.highAssurance && !session.highAssurance ? 'notHighAssurance' : null;
   },
 ];
 
@@ -73,14 +139,18 @@ export const restChecks = [
 
 /**
  * Resolves the session behind a presented access token for any surface that takes one.
- * Returns {session} or {refusal: 'invalid' | 'notForRest'}.
+ * Returns {session} or {refusal: 'invalid' | 'notForRest' | 'notHighAssurance'} (with the live
+ * session too when the refusal is a policy's).
  */
 export function useSession(ctx, token) {
   const session = token ? ctx.state.liveSession(token) : null;
   if (!session) return { refusal: 'invalid' };
   const refusal = firstObjection(sessionChecks, { ...ctx, session });
-  return refusal ? { refusal } : { session };
+  return refusal ? { refusal, session } : { session };
 }
+
+/** REST refuses a session that API Access Control or the high-assurance requirement rejects alike. */
+export const notValidForRest = (refusal) => refusal === 'notForRest' || refusal === 'notHighAssurance';
 
 export function firstObjection(checks, ctx) {
   for (const check of checks) {

@@ -1,7 +1,7 @@
 // The REST data API on the instance host: /services/data/...
 import { json, empty, parseAuthorization } from './http.mjs';
 import { rest } from './errors.mjs';
-import { restChecks, firstObjection, useSession } from './policy.mjs';
+import { restChecks, firstObjection, useSession, notValidForRest } from './policy.mjs';
 
 export const OLDEST_VERSION = 21; // 7.0–20.0 are retired: 410
 export const LATEST_VERSION = 65;
@@ -29,7 +29,7 @@ async function dataApiInner(ctx) {
   const { token } = parseAuthorization(req.headers.authorization);
   if (!token) return rest.invalidAuthHeader();
   const used = useSession(ctx, token);
-  if (used.refusal === 'notForRest') return rest.notValidForRest();
+  if (notValidForRest(used.refusal)) return rest.notValidForRest();
   if (used.refusal) return rest.invalidSession();
   state.apiUsage += 1;
 

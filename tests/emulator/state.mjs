@@ -2,9 +2,18 @@
 // codes and records. Pure bookkeeping on the emulator clock; no HTTP here.
 import { randomBytes, createHmac, createHash } from 'node:crypto';
 import { EXPIRED_TOKEN } from './errors.mjs';
+import { refreshAllowedFrom } from './policy.mjs';
 
 export const SCOPE = 'refresh_token api';
 const AUTH_CODE_TTL_MS = 15 * 60 * 1000;
+const DAY_MS = 24 * 3600 * 1000;
+export const REFRESH_SCOPES = new Set(['refresh_token', 'offline_access']);
+
+/** A refresh token comes with a grant only when `refresh_token` or `offline_access` was granted. */
+export const grantsRefreshToken = (scope) => String(scope ?? '').split(/\s+/).some((s) => REFRESH_SCOPES.has(s));
+
+/** The scope of a grant that never carries a refresh token (JWT bearer, client credentials). */
+export const withoutRefreshScopes = (scope) => String(scope ?? '').split(/\s+/).filter((s) => s && !REFRESH_SCOPES.has(s)).join(' ');
 // Used for the token response `signature` when no client secret is configured.
 const FALLBACK_SIGNING_KEY = 'salesforce-emulator-signing-key';
 
@@ -87,7 +96,7 @@ export class OrgState {
     session.lastActivity = this.clock();
   }
 
-  newSession(userId, sourceAddress, family) {
+  newSession(userId, sourceAddress, family, { scope = SCOPE, highAssurance = false } = {}) {
     const now = this.clock();
     const session = {
       accessToken: `${this.orgId.slice(0, 15)}!AQ${randomBytes(72).toString('base64url').replace(/-/g, '.')}`,
@@ -98,6 +107,8 @@ export class OrgState {
       lastActivity: now,
       sourceAddress,
       ipLocked: !!this.policy.ipLock, // "Lock sessions to IP" applies to sessions created while it is on
+      scope,
+      highAssurance: !!highAssurance,
       revoked: false,
       expired: false,
     };
@@ -110,7 +121,7 @@ export class OrgState {
    * A fresh grant (authorization code, JWT bearer, client credentials or a direct mint): a new
    * session and, when asked, a new refresh-token family, i.e. a new token pair.
    */
-  grant({ userId, sourceAddress, withRefreshToken }) {
+  grant({ userId, sourceAddress, withRefreshToken, scope = SCOPE, highAssurance = false }) {
     let family = null;
     if (withRefreshToken) {
       family = {
@@ -118,6 +129,9 @@ export class OrgState {
         clientId: this.clientId,
         refreshToken: newRefreshToken(),
         createdAt: this.clock(),
+        lastUsedAt: this.clock(),   // the idle lifetime counts from here; each refresh restarts it
+        scope,
+        highAssurance: !!highAssurance,
         revoked: false,
         revokedReason: null,
         accessTokens: [],
@@ -125,12 +139,13 @@ export class OrgState {
       this.familyByRefreshToken.set(family.refreshToken, family);
       const live = this.liveFamilies.get(userId) ?? [];
       this.liveFamilies.set(userId, live);
+      for (const idle of live.filter((f) => this.idleExpired(f))) this.retireFamily(idle, EXPIRED_TOKEN);
       live.push(family);
       // At most `maxTokenPairs` live refresh tokens per user + app (a single app here): one more
       // revokes the oldest.
       while (live.length > Math.max(0, this.policy.maxTokenPairs)) this.revokeFamily(live[0], EXPIRED_TOKEN);
     }
-    const session = this.newSession(userId, sourceAddress, family);
+    const session = this.newSession(userId, sourceAddress, family, { scope, highAssurance });
     return this.tokenResponse(session, family?.refreshToken ?? null);
   }
 
@@ -145,6 +160,13 @@ export class OrgState {
       this.revokeFamily(family, EXPIRED_TOKEN);
       return invalidGrant(EXPIRED_TOKEN);
     }
+    if (this.idleExpired(family)) {
+      // The refresh token dies; sessions it already produced live on until their own timeout.
+      this.retireFamily(family, EXPIRED_TOKEN);
+      return invalidGrant(EXPIRED_TOKEN);
+    }
+    if (!refreshAllowedFrom(this.policy, sourceAddress)) return invalidGrant(this.policy.refreshIpRestrictedDescription);
+    family.lastUsedAt = this.clock();
     let rotated = null;
     if (this.policy.rotateRefreshTokens) {
       rotated = newRefreshToken();
@@ -152,7 +174,7 @@ export class OrgState {
       this.familyByRefreshToken.set(rotated, family);
     }
     // The new session is bound to the refresher's address, whoever minted the family.
-    const session = this.newSession(family.userId, sourceAddress, family);
+    const session = this.newSession(family.userId, sourceAddress, family, { scope: family.scope, highAssurance: family.highAssurance });
     return { response: this.tokenResponse(session, rotated) };
   }
 
@@ -164,7 +186,7 @@ export class OrgState {
     return Object.assign(response, {
       // Salesforce's signature: base64 HMAC-SHA256 of id + issued_at, keyed with the consumer secret.
       signature: createHmac('sha256', this.clientSecret ?? FALLBACK_SIGNING_KEY).update(id + issuedAt).digest('base64'),
-      scope: SCOPE,
+      scope: session.scope,
       instance_url: this.currentInstanceUrl(),
       id,
       token_type: 'Bearer',
@@ -179,13 +201,23 @@ export class OrgState {
   }
 
   revokeFamily(family, reason) {
-    if (!family.revoked) {
-      family.revoked = true;
-      family.revokedReason = reason;
-      const live = this.liveFamilies.get(family.userId);
-      live.splice(live.indexOf(family), 1);
-    }
+    this.retireFamily(family, reason);
     for (const token of family.accessTokens) this.revokeSession(this.sessionsByToken.get(token));
+  }
+
+  /** The refresh token stops working (`reason` is what a later refresh answers); sessions are left alone. */
+  retireFamily(family, reason) {
+    if (family.revoked) return;
+    family.revoked = true;
+    family.revokedReason = reason;
+    const live = this.liveFamilies.get(family.userId);
+    live.splice(live.indexOf(family), 1);
+  }
+
+  /** Unused (not refreshed with) for `refreshTokenIdleDays` on the emulator clock. */
+  idleExpired(family) {
+    const days = this.policy.refreshTokenIdleDays;
+    return !!days && this.clock() - family.lastUsedAt >= days * DAY_MS;
   }
 
   /** Everything a user holds: all sessions and refresh tokens; a later refresh answers `reason`. */
@@ -201,30 +233,41 @@ export class OrgState {
   /** The family a refresh token currently stands for (null when unknown, revoked or rotated out). */
   liveFamily(refreshToken) {
     const family = this.familyByRefreshToken.get(refreshToken);
-    return family && !family.revoked && family.refreshToken === refreshToken ? family : null;
+    return family && !family.revoked && family.refreshToken === refreshToken && !this.idleExpired(family) ? family : null;
   }
 
   // ---- authorization codes ----------------------------------------------------------------------
 
-  issueAuthCode({ userId = this.defaultUserId, codeChallenge, redirectUri } = {}) {
+  issueAuthCode({ userId = this.defaultUserId, codeChallenge, redirectUri, scope = SCOPE, highAssurance = false } = {}) {
     this.user(userId);
     const code = `aPrx${randomBytes(36).toString('base64url')}`;
-    this.authCodes.set(code, { userId, codeChallenge: codeChallenge ?? null, redirectUri: redirectUri ?? null, issuedAt: this.clock(), used: false });
+    this.authCodes.set(code, {
+      userId,
+      codeChallenge: codeChallenge ?? null,
+      redirectUri: redirectUri ?? null,
+      scope,
+      highAssurance: !!highAssurance,
+      issuedAt: this.clock(),
+      used: false,
+    });
     return code;
   }
 
-  /** Codes are single-use: the first presentation consumes it, whatever the outcome. */
+  /** Codes are single-use: the first presentation consumes it, whatever the outcome; a second is "expired". */
   redeemAuthCode({ code, codeVerifier, redirectUri }) {
-    const entry = this.authCodes.get(code);
-    if (!entry || entry.used) return invalidGrant('invalid authorization code');
+    const entry = code ? this.authCodes.get(code) : undefined;
+    if (!entry) return invalidGrant('invalid authorization code');
+    if (entry.used) return invalidGrant('expired authorization code');
     entry.used = true;
     if (this.clock() - entry.issuedAt > AUTH_CODE_TTL_MS) return invalidGrant('expired authorization code');
-    if (entry.redirectUri !== null && entry.redirectUri !== redirectUri) return invalidGrant('redirect_uri must match configuration');
+    if (entry.redirectUri !== null && entry.redirectUri !== redirectUri) {
+      return { error: 'redirect_uri_mismatch', description: 'redirect_uri must match configuration' };
+    }
     if (entry.codeChallenge !== null) {
       const actual = codeVerifier ? createHash('sha256').update(codeVerifier).digest('base64url') : null;
       if (actual !== entry.codeChallenge) return invalidGrant('invalid code verifier');
     }
-    return { userId: entry.userId };
+    return { userId: entry.userId, scope: entry.scope, highAssurance: entry.highAssurance };
   }
 
   /** Org and user must still be active to obtain a new grant. */
