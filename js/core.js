@@ -24,7 +24,7 @@ export function setLazyInit(init) {
 
 const PLAIN_OPTIONS = [
   'clientId', 'clientSecret', 'loginUrl', 'sessionTimeoutSeconds', 'refreshMarginSeconds', 'instanceId',
-  'allowInsecureLoopback', 'keyPrefix', 'apiVersion', 'refreshAttempts', 'refreshBackoffMs', 'spike', 'webhook', 'introspect',
+  'allowInsecureLoopback', 'keyPrefix', 'apiVersion', 'refreshAttempts', 'refreshBackoffMs', 'spike', 'webhook', 'introspect', 'tokenTimeoutMs',
 ];
 
 // Request fields that travel with a call besides method, headers and body.

@@ -1,6 +1,6 @@
 //! Options: read once from the caller's object, validated, with defaults.
 
-use crate::decide::origin::check_login_url;
+use crate::decide::origin::{check_login_url, Origin};
 use crate::error::SessionError;
 use crate::secret::Secret;
 use crate::wire::json::parse;
@@ -22,8 +22,12 @@ pub struct Config {
     pub client_id: String,
     /// The consumer secret, for confidential clients.
     pub client_secret: Option<Secret>,
-    /// The login origin (token endpoint host).
+    /// The login origin (token endpoint host), as text.
     pub login_url: String,
+    /// The login origin, parsed.
+    pub login_origin: Origin,
+    /// Bound of every token request (token, introspection, revocation), ms.
+    pub token_timeout_ms: u64,
     /// The org's session timeout.
     pub session_timeout_s: u64,
     /// Refresh this long before the expected expiry.
@@ -111,9 +115,10 @@ impl Config {
         let allow_insecure_loopback = bool_opt(v, "allowInsecureLoopback")?.unwrap_or(false);
         let login_raw =
             string_opt(v, "loginUrl")?.unwrap_or_else(|| "https://login.salesforce.com".into());
-        let login_url = check_login_url(&login_raw, allow_insecure_loopback)
-            .map_err(|why| SessionError::config(format!("option 'loginUrl' is refused: {why}")))?
-            .to_string();
+        let login_origin = check_login_url(&login_raw, allow_insecure_loopback)
+            .map_err(|why| SessionError::config(format!("option 'loginUrl' is refused: {why}")))?;
+        let login_url = login_origin.to_string();
+        let token_timeout_ms = number_opt(v, "tokenTimeoutMs", 100, 600_000)?.unwrap_or(30_000);
         let session_timeout_s = number_opt(v, "sessionTimeoutSeconds", 60, 86_400)?.unwrap_or(7200);
         let refresh_margin_s = number_opt(v, "refreshMarginSeconds", 0, 86_400)?.unwrap_or(300);
         let instance_id = string_opt(v, "instanceId")?
@@ -182,6 +187,8 @@ impl Config {
             client_id,
             client_secret,
             login_url,
+            login_origin,
+            token_timeout_ms,
             session_timeout_s,
             refresh_margin_s,
             instance_id,

@@ -173,6 +173,9 @@ pub fn parse_url(input: &str) -> Result<ParsedUrl, String> {
             None => (authority.to_ascii_lowercase(), None),
         }
     };
+    if host.len() > 253 || host.split('.').any(|label| label.len() > 63) {
+        return Err("URL host is longer than a host name can be".into());
+    }
     if !host.starts_with('[')
         && (host.is_empty()
             || !host
@@ -245,6 +248,11 @@ fn check_api_origin(
     if origin.scheme != Scheme::Https {
         return Err(format!("{origin} is not https"));
     }
+    if origin.port.is_some() {
+        return Err(format!(
+            "{origin} names a port; Salesforce API hosts answer on 443 only"
+        ));
+    }
     match kind {
         HostKind::Api => Ok(()),
         HostKind::Login => Err(format!("{} is a login host, not an API host", origin.host)),
@@ -290,6 +298,9 @@ pub fn check_login_url(url: &str, allow_insecure_loopback: bool) -> Result<Origi
             origin.host
         )),
         _ if origin.scheme != Scheme::Https => Err(format!("{origin} is not https")),
+        _ if origin.port.is_some() => Err(format!(
+            "{origin} names a port; Salesforce login hosts answer on 443 only"
+        )),
         _ => Ok(origin),
     }
 }

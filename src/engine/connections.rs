@@ -10,7 +10,7 @@ impl<H: Host> Engine<H> {
         token_json: &str,
     ) -> Result<ConnectionInfo, SessionError> {
         check_connection_id(id)?;
-        let token = parse_token_response(token_json, self.config.allow_insecure_loopback)
+        let token = parse_token_response(token_json, &self.token_checks())
             .map_err(|e| e.about(id, None))?;
         self.store_minted(id, token).await
     }

@@ -44,8 +44,8 @@ impl<H: Host> Engine<H> {
         let body = TokenResponseBody::read(&reply.body)
             .map_err(|e| e.about(id, None))?
             .or_refresh_token(&presented);
-        let token = validate_token_response(&body, self.config.allow_insecure_loopback)
-            .map_err(|e| e.about(id, None))?;
+        let token =
+            validate_token_response(&body, &self.token_checks()).map_err(|e| e.about(id, None))?;
         self.store_minted(id, token).await
     }
 }

@@ -25,7 +25,8 @@ use crate::wire::api_error::{parse_api_error, ApiError};
 use crate::wire::introspection::{read_introspection, Introspection};
 use crate::wire::json::encode;
 use crate::wire::token_response::{
-    parse_token_response, validate_token_response, MintedToken, RefreshDefaults, TokenResponseBody,
+    parse_token_response, validate_token_response, MintedToken, RefreshDefaults, TokenChecks,
+    TokenResponseBody,
 };
 use events::EventDetail;
 use flight::Flight;
@@ -227,6 +228,15 @@ impl<H: Host> Engine<H> {
             config,
             conns: RefCell::new(HashMap::new()),
             orgs: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// What every token response this engine takes is held to.
+    fn token_checks(&self) -> TokenChecks<'_> {
+        TokenChecks {
+            allow_insecure_loopback: self.config.allow_insecure_loopback,
+            login_origin: &self.config.login_origin,
+            now_ms: self.host.now_ms(),
         }
     }
 

@@ -157,8 +157,7 @@ impl<H: Host> Engine<H> {
                 ..stored.clone()
             })
         });
-        let checked =
-            parsed.and_then(|b| validate_token_response(&b, self.config.allow_insecure_loopback));
+        let checked = parsed.and_then(|b| validate_token_response(&b, &self.token_checks()));
         let token = match checked {
             Ok(t) => t,
             Err(e) => {

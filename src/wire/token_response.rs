@@ -1,7 +1,9 @@
 //! Token responses: parsing and validating what Salesforce's token endpoint returns
 //! (SALESFORCE.md §2), and the identity URL that names the org and user.
 
-use crate::decide::origin::{check_instance_url, parse_url, HostKind, Origin, Scheme};
+use crate::decide::origin::{
+    check_instance_url, classify_host, parse_url, HostKind, Origin, Scheme,
+};
 use crate::error::{clip, ErrorCode, SessionError};
 use crate::secret::Secret;
 use crate::wire::json::parse;
@@ -178,16 +180,51 @@ fn self_get<'a>(members: &'a [(String, Loose)], name: &str) -> &'a Loose {
 /// Parses and validates a token endpoint's JSON body.
 pub fn parse_token_response(
     json: &str,
-    allow_insecure_loopback: bool,
+    checks: &TokenChecks<'_>,
 ) -> Result<MintedToken, SessionError> {
-    validate_token_response(&TokenResponseBody::read(json)?, allow_insecure_loopback)
+    validate_token_response(&TokenResponseBody::read(json)?, checks)
+}
+
+/// What a token response is held to besides its own shape.
+#[derive(Clone, Debug)]
+pub struct TokenChecks<'a> {
+    /// Lets http loopback hosts act as login and instance hosts.
+    pub allow_insecure_loopback: bool,
+    /// The login host the tokens came from (the identity URL must be there, at a
+    /// known login host, or at the instance's own origin for My Domain logins).
+    pub login_origin: &'a Origin,
+    /// The clock, epoch ms: `issued_at` must be near it.
+    pub now_ms: u64,
+}
+
+/// Tokens are header values: visible ASCII, of a sane length (SALESFORCE.md §2).
+const TOKEN_MIN_LEN: usize = 16;
+const TOKEN_MAX_LEN: usize = 8192;
+/// `issued_at` before 2000 or more than a day ahead of the clock is not a real issue time.
+const ISSUED_AT_MIN_MS: u64 = 946_684_800_000;
+const ISSUED_AT_MAX_AHEAD_MS: u64 = 24 * 3600 * 1000;
+
+fn check_token_value(name: &str, value: &str) -> Result<(), SessionError> {
+    if !(TOKEN_MIN_LEN..=TOKEN_MAX_LEN).contains(&value.len()) {
+        return Err(invalid(format!(
+            "'{name}' is {} characters long, not {TOKEN_MIN_LEN} to {TOKEN_MAX_LEN}",
+            value.len()
+        )));
+    }
+    if !value.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Err(invalid(format!(
+            "'{name}' has characters that cannot travel in a header (only visible ASCII can)"
+        )));
+    }
+    Ok(())
 }
 
 /// Validates a token endpoint's body: every member Salesforce sends, with sane values.
 pub fn validate_token_response(
     body: &TokenResponseBody,
-    allow_insecure_loopback: bool,
+    checks: &TokenChecks<'_>,
 ) -> Result<MintedToken, SessionError> {
+    let allow_insecure_loopback = checks.allow_insecure_loopback;
     let raw = &body.0;
     if let Some(error) = string_field(raw, "error").ok().flatten() {
         let description = string_field(raw, "error_description")
@@ -200,11 +237,24 @@ pub fn validate_token_response(
             clip(&description, 120)
         )));
     }
-    let access_token = Secret::new(required(raw, "access_token")?);
-    let refresh_token = string_field(raw, "refresh_token")?.map(Secret::new);
+    let access_token = required(raw, "access_token")?;
+    check_token_value("access_token", &access_token)?;
+    let access_token = Secret::new(access_token);
+    let refresh_token = string_field(raw, "refresh_token")?;
+    if let Some(r) = &refresh_token {
+        check_token_value("refresh_token", r)?;
+    }
+    let refresh_token = refresh_token.map(Secret::new);
     let instance_url = required(raw, "instance_url")?;
     let id_url = required(raw, "id")?;
     let issued_at = parse_issued_at(raw)?;
+    if issued_at < ISSUED_AT_MIN_MS
+        || issued_at > checks.now_ms.saturating_add(ISSUED_AT_MAX_AHEAD_MS)
+    {
+        return Err(invalid(
+            "'issued_at' is not a time near the clock (before 2000 or over a day ahead)",
+        ));
+    }
     if let Some(t) = string_field(raw, "token_type")? {
         if !t.eq_ignore_ascii_case("bearer") {
             return Err(invalid(format!(
@@ -228,6 +278,19 @@ pub fn validate_token_response(
     })?;
     let identity = parse_identity_url(&id_url, allow_insecure_loopback)
         .map_err(|why| invalid(format!("'id' is not an identity URL: {why}")))?;
+    let login_host = classify_host(&identity.origin.host) == HostKind::Login
+        && identity.origin.scheme == Scheme::Https
+        && identity.origin.port.is_none();
+    if !(login_host || identity.origin == *checks.login_origin || identity.origin == origin) {
+        return Err(SessionError::new(
+            ErrorCode::InvalidTokenResponse,
+            "The token response's identity URL is not on its login host; the token would be sent there",
+        )
+        .evidence(format!(
+            "'id' is on {}, which is neither the login host {} nor the instance {origin}",
+            identity.origin, checks.login_origin
+        )));
+    }
     Ok(MintedToken {
         access_token,
         refresh_token,
@@ -243,6 +306,29 @@ pub fn validate_token_response(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn login() -> Origin {
+        parse_url("https://login.salesforce.com").unwrap().origin
+    }
+
+    fn parse_token_response(json: &str, allow: bool) -> Result<MintedToken, SessionError> {
+        super::parse_token_response(json, &checks(&login(), allow))
+    }
+
+    fn validate_token_response(
+        body: &TokenResponseBody,
+        allow: bool,
+    ) -> Result<MintedToken, SessionError> {
+        super::validate_token_response(body, &checks(&login(), allow))
+    }
+
+    fn checks(login: &Origin, allow: bool) -> TokenChecks<'_> {
+        TokenChecks {
+            allow_insecure_loopback: allow,
+            login_origin: login,
+            now_ms: 1_779_461_040_000,
+        }
+    }
 
     const GOOD: &str = r#"{"access_token":"00Dx0000000BV7z!AR8AQP0jITN","refresh_token":"5Aep861TSESvWeug","signature":"x","scope":"refresh_token api","instance_url":"https://acme.my.salesforce.com","id":"https://login.salesforce.com/id/00Dx0000000BV7zEAG/005x00000012Q9PAAU","token_type":"Bearer","issued_at":"1779461039475"}"#;
 
@@ -320,15 +406,15 @@ mod tests {
         let defaults = RefreshDefaults {
             id_url: "https://login.salesforce.com/id/00Dx0000000BV7zEAG/005x00000012Q9PAAU".into(),
             instance_url: "https://acme.my.salesforce.com".into(),
-            now: 7,
+            now: 1_779_461_040_000,
         };
-        let body = TokenResponseBody::read(r#"{"access_token":"a!b"}"#)
+        let body = TokenResponseBody::read(r#"{"access_token":"00Dx!refreshed-token"}"#)
             .unwrap()
             .completed(&defaults);
         let t = validate_token_response(&body, false).unwrap();
         assert_eq!(t.instance_url, "https://acme.my.salesforce.com");
         assert_eq!(t.org_id, "00Dx0000000BV7zEAG");
-        assert_eq!(t.issued_at, 7);
+        assert_eq!(t.issued_at, 1_779_461_040_000);
         let moved = TokenResponseBody::read(&GOOD.replace("acme.my", "moved.my"))
             .unwrap()
             .completed(&defaults);
@@ -336,6 +422,75 @@ mod tests {
         assert_eq!(t.instance_url, "https://moved.my.salesforce.com");
         assert_eq!(t.issued_at, 1_779_461_039_475);
         assert!(TokenResponseBody::read("not json").is_err());
+    }
+
+    #[test]
+    fn token_values_must_be_header_safe_and_of_sane_length() {
+        for bad in [
+            "null",
+            "short-token",
+            "00Dx0000000BV7z!AR8\\u0000QP0jITN",
+            "00Dx0000000BV7z!AR8 QP0jITN",
+            "00Dx0000000BV7z!AR8\\u00e9QP0jITN",
+            "00Dx0000000BV7z!AR8\\nQP0jITN",
+        ] {
+            let e = parse_token_response(&GOOD.replace("00Dx0000000BV7z!AR8AQP0jITN", bad), false)
+                .unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidTokenResponse, "{bad}");
+            assert!(e.evidence[0].contains("access_token"), "{bad}: {e:?}");
+        }
+        let long = "x".repeat(8193);
+        assert!(
+            parse_token_response(&GOOD.replace("00Dx0000000BV7z!AR8AQP0jITN", &long), false)
+                .is_err()
+        );
+        let e = parse_token_response(
+            &GOOD.replace("5Aep861TSESvWeug", "5Aep861TSES\\tvWeug"),
+            false,
+        )
+        .unwrap_err();
+        assert!(e.evidence[0].contains("refresh_token"));
+    }
+
+    #[test]
+    fn issued_at_must_be_near_the_clock() {
+        for bad in ["0", "100", "9999999999999"] {
+            let e = parse_token_response(&GOOD.replace("1779461039475", bad), false).unwrap_err();
+            assert!(e.evidence[0].contains("issued_at"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_identity_url_must_be_on_the_login_host_or_the_instance() {
+        for host in [
+            "login.salesforce.com.evil.com",
+            "acme.lightning.force.com",
+            "other.my.salesforce.com",
+            "evil.example.com",
+            "login.salesforce.com:8443",
+        ] {
+            let json = GOOD.replace(
+                "https://login.salesforce.com/id/",
+                &format!("https://{host}/id/"),
+            );
+            let e = parse_token_response(&json, false).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidTokenResponse, "{host}");
+        }
+        for host in ["test.salesforce.com", "acme.my.salesforce.com"] {
+            let json = GOOD.replace(
+                "https://login.salesforce.com/id/",
+                &format!("https://{host}/id/"),
+            );
+            assert!(parse_token_response(&json, false).is_ok(), "{host}");
+        }
+        let my_domain = parse_url("https://acme--dev.sandbox.my.salesforce.com")
+            .unwrap()
+            .origin;
+        let json = GOOD.replace(
+            "https://login.salesforce.com/id/",
+            "https://acme--dev.sandbox.my.salesforce.com/id/",
+        );
+        assert!(super::parse_token_response(&json, &checks(&my_domain, false)).is_ok());
     }
 
     #[test]

@@ -54,11 +54,11 @@ pub struct Salesforce {
 impl Salesforce {
     pub fn mint(&mut self, address: &str, now: u64) -> String {
         self.counter += 1;
-        let access = format!("00Dx!access{}", self.counter);
+        let access = format!("00Dx0000000BV7z!access-{:04}", self.counter);
         self.sessions
             .insert(access.clone(), (address.to_string(), true));
         let refresh = if self.rotate || self.refresh_tokens.is_empty() {
-            let r = format!("5Aep-refresh{}", self.counter);
+            let r = format!("5Aep861TSES-refresh-{:04}", self.counter);
             self.refresh_tokens = vec![r.clone()];
             Some(r)
         } else {
