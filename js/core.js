@@ -57,16 +57,21 @@ function checkFunction(options, name) {
   }
 }
 
-/** Absolute URLs are canonicalised by the platform's URL parser, exactly as fetch will read them. */
-function canonicalTarget(input) {
-  const delim = input.search(/[/?#]/);
-  const head = delim === -1 ? input : input.slice(0, delim);
-  if (!head.includes(':')) return input;
+/**
+ * Where a call goes, as fetch will read it: the platform's own URL parser resolves the
+ * input against the connection's instance origin, and the engine decides on that href
+ * (scheme, host, port) alone. `undefined` when the platform cannot parse it.
+ */
+function resolveTarget(input, base) {
   try {
-    return new URL(input).href;
+    return new URL(input, base).href;
   } catch {
-    return input;
+    return undefined;
   }
+}
+
+function unparseableTarget(connectionId) {
+  return sessionError(ErrorCodes.WRONG_INSTANCE_URL, "Refused to send the access token: the URL cannot be parsed", ['the platform URL parser refuses the input against the instance origin', 'nothing was sent'], { connectionId, fix: "Pass a path such as /services/data/v62.0/... or a URL on the connection's instance_url." });
 }
 
 /** A body sent twice (once, then again after a refresh) must be readable twice. */
@@ -98,6 +103,8 @@ function plainInit(init, method) {
 export class SessionManager {
   #engine = null;
   #pending = null;
+  /** connectionId -> the instance origin calls resolve against (the engine maps a moved one). */
+  #origins = new Map();
   #args;
   #fetchFn;
 
@@ -207,9 +214,12 @@ export class SessionManager {
     // engine decides what to send without I/O, this side sends it, and the engine only
     // takes over when the response may carry a session failure.
     if (engine && typeof connectionId === 'string' && connectionId && typeof input === 'string' && !isReadableStream(init?.body)) {
+      const base = this.#origins.get(connectionId) ?? this.#cacheOrigin(engine, connectionId);
+      if (base === undefined) return this.#slowFetch(connectionId, input, init);
+      const target = resolveTarget(input, base);
+      if (target === undefined) return Promise.reject(unparseableTarget(connectionId));
       const method = init?.method ? String(init.method).toUpperCase() : 'GET';
       const request = init ? plainInit(init, method) : EMPTY_INIT;
-      const target = canonicalTarget(input);
       let prepared;
       try {
         prepared = engine.prepare(connectionId, target, method);
@@ -217,9 +227,16 @@ export class SessionManager {
         return Promise.reject(fromWasm(thrown));
       }
       if (prepared === undefined) return engine.fetch(connectionId, target, method, request).catch(rethrow);
+      if (!prepared[0].startsWith(base)) this.#origins.set(connectionId, new URL(prepared[0]).origin);
       return this.#sendPrepared(engine, connectionId, method, request, prepared);
     }
     return this.#slowFetch(connectionId, input, init);
+  }
+
+  #cacheOrigin(engine, connectionId) {
+    const origin = engine.origin(connectionId);
+    if (origin !== undefined) this.#origins.set(connectionId, origin);
+    return origin;
   }
 
   #sendPrepared(engine, connectionId, method, request, [url, authorization, path, started]) {
@@ -239,15 +256,26 @@ export class SessionManager {
 
   async #slowFetch(connectionId, input, init) {
     checkId(connectionId);
+    if (!(typeof input === 'string' || input instanceof URL || isRequest(input))) {
+      throw sessionError(ErrorCodes.INVALID_CONFIG, 'fetch input must be a path, a URL or a Request', ['input is ' + (input === null ? 'null' : typeof input)], { connectionId });
+    }
+    const engine = this.#engine ?? (await this.#lazyEngine());
+    let base;
+    try {
+      base = await engine.load(connectionId);
+    } catch (thrown) {
+      throw fromWasm(thrown);
+    }
+    this.#origins.set(connectionId, base);
     let target;
     let request;
     if (typeof input === 'string' || input instanceof URL) {
-      target = canonicalTarget(String(input));
+      target = resolveTarget(String(input), base);
       const method = init?.method ? String(init.method).toUpperCase() : 'GET';
       request = plainInit(init ?? {}, method);
       request.body = await replayableBody(request.body);
     } else if (isRequest(input)) {
-      target = input.url;
+      target = resolveTarget(input.url, base);
       const method = String(init?.method ?? input.method).toUpperCase();
       request = { method, headers: init?.headers ?? input.headers };
       for (const field of REQUEST_FIELDS) {
@@ -259,6 +287,7 @@ export class SessionManager {
     } else {
       throw sessionError(ErrorCodes.INVALID_CONFIG, 'fetch input must be a path, a URL or a Request', ['input is ' + (input === null ? 'null' : typeof input)], { connectionId });
     }
+    if (target === undefined) throw unparseableTarget(connectionId);
     return this.#call('fetch', connectionId, target, request.method, request);
   }
 
@@ -296,6 +325,7 @@ export class SessionManager {
   /** Forgets a connection; with `{ revoke: true }` revokes its tokens at Salesforce first. */
   async disconnect(connectionId, options = {}) {
     checkId(connectionId);
+    this.#origins.delete(connectionId);
     return this.#call('disconnect', connectionId, Boolean(options?.revoke));
   }
 }

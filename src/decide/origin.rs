@@ -326,9 +326,12 @@ fn path_of(rest: &str) -> String {
 
 /// Resolves what the caller passed (a path or a full URL) against the instance,
 /// refusing every destination other than the instance origin and the identity URL.
+/// A URL on an origin the org `left` (a refresh moved `instance_url`) goes to the
+/// instance it moved to: the caller resolved it before the move.
 pub fn resolve_target(
     input: &str,
     instance: &Origin,
+    left: &[Origin],
     identity_url: Option<&str>,
 ) -> Result<Target, String> {
     if input.starts_with("//") {
@@ -348,7 +351,7 @@ pub fn resolve_target(
         });
     }
     let parsed = parse_url(input)?;
-    if parsed.origin == *instance {
+    if parsed.origin == *instance || left.contains(&parsed.origin) {
         return Ok(Target {
             url: format!("{instance}{}", parsed.rest),
             path: path_of(&parsed.rest),
@@ -446,6 +449,7 @@ mod tests {
         let t = resolve_target(
             "/services/data/v62.0/query?q=SELECT+Id+FROM+Account",
             &inst,
+            &[],
             None,
         )
         .unwrap();
@@ -455,7 +459,9 @@ mod tests {
         );
         assert_eq!(t.path, "/services/data/v62.0/query");
         assert_eq!(
-            resolve_target("services/data", &inst, None).unwrap().url,
+            resolve_target("services/data", &inst, &[], None)
+                .unwrap()
+                .url,
             "https://acme.my.salesforce.com/services/data"
         );
     }
@@ -463,10 +469,14 @@ mod tests {
     #[test]
     fn token_never_goes_to_another_origin() {
         let inst = origin("https://acme.my.salesforce.com");
-        assert!(
-            resolve_target("https://acme.my.salesforce.com/services/data", &inst, None).is_ok()
-        );
-        assert!(resolve_target("https://ACME.my.salesforce.com:443/x", &inst, None).is_ok());
+        assert!(resolve_target(
+            "https://acme.my.salesforce.com/services/data",
+            &inst,
+            &[],
+            None
+        )
+        .is_ok());
+        assert!(resolve_target("https://ACME.my.salesforce.com:443/x", &inst, &[], None).is_ok());
         for bad in [
             "https://other.my.salesforce.com/x",
             "https://login.salesforce.com/services/data/v62.0/",
@@ -478,10 +488,15 @@ mod tests {
             "javascript:alert(1)",
             "https://acme.my.salesforce.com.evil.com/",
         ] {
-            assert!(resolve_target(bad, &inst, None).is_err(), "{bad}");
+            assert!(resolve_target(bad, &inst, &[], None).is_err(), "{bad}");
         }
-        let why =
-            resolve_target("https://login.salesforce.com/services/data", &inst, None).unwrap_err();
+        let why = resolve_target(
+            "https://login.salesforce.com/services/data",
+            &inst,
+            &[],
+            None,
+        )
+        .unwrap_err();
         assert!(why.contains("login host"), "{why}");
     }
 
@@ -489,13 +504,49 @@ mod tests {
     fn identity_url_is_the_one_exception() {
         let inst = origin("https://acme.my.salesforce.com");
         let id = "https://login.salesforce.com/id/00Dx0000000BV7zEAG/005x00000012Q9PAAU";
-        assert!(resolve_target(id, &inst, Some(id)).is_ok());
+        assert!(resolve_target(id, &inst, &[], Some(id)).is_ok());
         assert!(resolve_target(
             "https://login.salesforce.com/id/00Dx0000000BV7zEAG/005OTHER",
             &inst,
+            &[],
             Some(id)
         )
         .is_err());
+    }
+
+    #[test]
+    fn a_url_on_an_origin_the_org_left_goes_to_where_it_moved() {
+        let now = origin("https://acme--new.sandbox.my.salesforce.com");
+        let left = [origin("https://acme--old.sandbox.my.salesforce.com")];
+        let t = resolve_target(
+            "https://acme--old.sandbox.my.salesforce.com/services/data/v62.0/limits?x=1",
+            &now,
+            &left,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            t.url,
+            "https://acme--new.sandbox.my.salesforce.com/services/data/v62.0/limits?x=1"
+        );
+        assert!(resolve_target(
+            "https://acme--other.sandbox.my.salesforce.com/x",
+            &now,
+            &left,
+            None
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn ports_and_overlong_hosts_are_refused() {
+        assert!(check_instance_url("https://acme.my.salesforce.com:8443", false, None).is_err());
+        assert!(check_login_url("https://login.salesforce.com:444", false).is_err());
+        let long_label = format!("https://{}.my.salesforce.com", "a".repeat(64));
+        assert!(check_instance_url(&long_label, false, None).is_err());
+        let long_host = format!("https://{}my.salesforce.com", "abcdefghi.".repeat(25));
+        assert!(check_instance_url(&long_host, false, None).is_err());
+        assert!(check_instance_url("http://127.0.0.1:9000", true, None).is_ok());
     }
 
     #[test]

@@ -13,7 +13,7 @@ impl<H: Host> Engine<H> {
     ) -> Result<Cleared, SessionError> {
         let (status, target, org_id, can_refresh) = self
             .with_conn(id, |c| {
-                let target = resolve_target(input, &c.origin, Some(&c.record.id_url));
+                let target = resolve_target(input, &c.origin, &c.left, Some(&c.record.id_url));
                 (
                     c.record.status,
                     target,
@@ -62,6 +62,24 @@ impl<H: Host> Engine<H> {
             org_id,
             can_refresh,
             gate,
+        })
+    }
+
+    /// Where a call resolved earlier goes now; refused when it may no longer go anywhere.
+    fn target_now(&self, id: &str, url: &str) -> Result<Target, SessionError> {
+        let resolved = self
+            .with_conn(id, |c| {
+                resolve_target(url, &c.origin, &c.left, Some(&c.record.id_url))
+            })
+            .ok_or_else(|| Self::unknown(id))?;
+        resolved.map_err(|why| {
+            SessionError::new(
+                ErrorCode::WrongInstanceUrl,
+                "Refused to send the access token outside the connection's instance",
+            )
+            .evidence(why)
+            .evidence("nothing was sent")
+            .about(id, self.org_id_of(id).as_deref())
         })
     }
 
@@ -239,10 +257,13 @@ impl<H: Host> Engine<H> {
                 // A prepared call's response: its request event is already out.
                 Some(response) => response,
                 None => {
+                    // Resolved again for every attempt: a refresh may have moved the
+                    // instance, and the call goes where the org is now.
+                    let target = self.target_now(id, url)?;
                     let started = self.host.now_ms();
                     let response = self
                         .host
-                        .send(url, method, request, &view.access)
+                        .send(&target.url, method, request, &view.access)
                         .await
                         .map_err(FetchError::Transport)?;
                     self.emit_request(

@@ -7,7 +7,7 @@ use crate::decide::classify::{
     after_rejection, classify_response, ip_lock_after_recovery, is_not_valid_for_rest, needs_body,
     AfterRejection, Confidence, Diagnosis, Rejection, ResponseVerdict,
 };
-use crate::decide::origin::{check_instance_url, parse_url, resolve_target, Origin};
+use crate::decide::origin::{check_instance_url, parse_url, resolve_target, Origin, Target};
 use crate::decide::policy::{
     due_for_refresh, estimate_expiry, is_write, write_gate, ReadOnlyState, SpikeWindow, WriteGate,
     INTROSPECT_EVERY_MS,
@@ -132,7 +132,7 @@ pub struct Outgoing<'a, R> {
 
 /// What passed the checks before sending.
 struct Cleared {
-    target: crate::decide::origin::Target,
+    target: Target,
     org_id: String,
     can_refresh: bool,
     gate: WriteGate,
@@ -154,6 +154,9 @@ pub struct Prepared {
 struct Conn {
     record: StoredConnection,
     origin: Origin,
+    /// Instance origins the org moved away from (a refresh changed `instance_url`),
+    /// most recent last: calls resolved against them go to `origin`.
+    left: Vec<Origin>,
     local: Option<LocalToken>,
     flight: Option<Rc<Flight<Outcome>>>,
     blocked: Option<(u64, SessionError)>,
@@ -164,11 +167,27 @@ struct Conn {
     proactive_hold_until: u64,
 }
 
+/// How many origins a connection remembers having left.
+const LEFT_ORIGINS_KEPT: usize = 4;
+
 impl Conn {
+    /// Takes `origin` as the instance, remembering the one it replaces.
+    fn move_to(&mut self, origin: Origin) {
+        if origin != self.origin {
+            let old = std::mem::replace(&mut self.origin, origin);
+            self.left.retain(|o| *o != old && *o != self.origin);
+            self.left.push(old);
+            if self.left.len() > LEFT_ORIGINS_KEPT {
+                self.left.remove(0);
+            }
+        }
+    }
+
     fn new(record: StoredConnection, origin: Origin, local: Option<LocalToken>) -> Self {
         Conn {
             record,
             origin,
+            left: Vec::new(),
             local,
             flight: None,
             blocked: None,

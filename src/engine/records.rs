@@ -182,6 +182,17 @@ impl<H: Host> Engine<H> {
         })
     }
 
+    /// The instance origin of a connection in memory (what callers resolve paths against).
+    pub fn instance_origin(&self, id: &str) -> Option<String> {
+        self.with_conn(id, |c| c.origin.to_string())
+    }
+
+    /// The instance origin of a connection, reading the store once if it is not in memory.
+    pub async fn load_origin(&self, id: &str) -> Result<String, SessionError> {
+        self.load(id).await?;
+        self.instance_origin(id).ok_or_else(|| Self::unknown(id))
+    }
+
     /// Makes sure the connection is in memory, reading the store once if not.
     pub(super) async fn load(&self, id: &str) -> Result<(), SessionError> {
         if self.conns.borrow().contains_key(id) {
@@ -243,7 +254,7 @@ impl<H: Host> Engine<H> {
                 });
             }
             c.record = record;
-            c.origin = origin;
+            c.move_to(origin);
         });
         Ok(())
     }

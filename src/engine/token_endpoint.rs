@@ -218,7 +218,7 @@ impl<H: Host> Engine<H> {
         // refresh token must never be presented again, even if the store fails.
         self.with_conn(id, |c| {
             c.record = next.clone();
-            c.origin = origin;
+            c.move_to(origin);
             c.local = next_local.clone();
             c.introspected = None;
         });

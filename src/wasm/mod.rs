@@ -78,6 +78,24 @@ impl WasmSessions {
         })
     }
 
+    /// The instance origin of a connection in memory, or `undefined`: callers resolve
+    /// their input against it with the platform's URL parser (the one fetch uses).
+    pub fn origin(&self, id: &str) -> Option<String> {
+        self.engine.instance_origin(id)
+    }
+
+    /// Loads a connection from the store; resolves with its instance origin.
+    pub fn load(&self, id: String) -> Promise {
+        let engine = self.engine.clone();
+        future_to_promise(async move {
+            engine
+                .load_origin(&id)
+                .await
+                .map(JsValue::from)
+                .map_err(|e| error_record(&e))
+        })
+    }
+
     /// Sends a request; resolves with the host's Response.
     pub fn fetch(&self, id: String, input: String, method: String, init: JsValue) -> Promise {
         let engine = self.engine.clone();
