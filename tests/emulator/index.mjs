@@ -14,6 +14,7 @@ import { rest, EXPIRED_TOKEN } from './errors.mjs';
 import { tokenEndpoint, revokeEndpoint, introspectEndpoint, authorizeEndpoint, identityEndpoint, toPublicKey } from './oauth.mjs';
 import { dataApi } from './rest.mjs';
 import { soapApi, bulkApi } from './legacy.mjs';
+import { corsPolicy } from './cors.mjs';
 
 const TOKEN_PATH = '/services/oauth2/token';
 
@@ -60,6 +61,7 @@ export async function startEmulator(options = {}) {
     now,
     loginPort = 0,
     instancePort = 0,
+    corsOrigins,
   } = options;
   if (!/^00D[A-Za-z0-9]{15}$/.test(orgId)) throw new Error('emulator: orgId must be an 18-character 00D… id');
   if (now !== undefined && typeof now !== 'function') throw new Error('emulator: now must be a function returning epoch ms');
@@ -69,9 +71,12 @@ export async function startEmulator(options = {}) {
   const policy = defaultPolicy();
   const state = new OrgState({ orgId, clientId, clientSecret, clock, policy });
   const log = [];
+  const cors = corsPolicy(corsOrigins);
 
   function handlerFor(host, router) {
     return async (req, res) => {
+      // Preflights are answered before routing and kept out of `log` (they carry no credential).
+      if (cors?.isPreflight(req)) return cors.answerPreflight(host, req, res);
       const url = new URL(req.url, 'http://emulator.invalid');
       const authorization = req.headers.authorization ?? null;
       // The entry goes in on arrival (so the log is in arrival order) and is completed by `send`
@@ -100,7 +105,7 @@ export async function startEmulator(options = {}) {
           ? restError(413, 'REQUEST_ENTITY_TOO_LARGE', 'Request body too large')
           : restError(500, 'UNKNOWN_EXCEPTION', `emulator error: ${err?.message ?? err}`);
       }
-      if (!res.destroyed) send(req, res, entry, reply);
+      if (!res.destroyed) send(req, res, entry, cors ? cors.decorate(req, reply) : reply);
     };
   }
 
@@ -127,6 +132,8 @@ export async function startEmulator(options = {}) {
     defaultUserId: state.defaultUserId,
     policy,
     log,
+    /** CORS preflights seen (only with `corsOrigins`): { host, path, origin, requestMethod, requestHeaders, allowed }. */
+    preflights: cors?.preflights ?? [],
 
     now: clock,
     advance(ms) {
