@@ -47,6 +47,44 @@ test('an MV3 service worker connects, refreshes, and after a restart reuses the 
   const firstStart = await inWorker(() => globalThis.extension.state(), undefined, 'state');
   assert.equal(firstStart.initMs, null, 'nothing is initialised until first use');
 
+  // The store on its own, over chrome.storage.session: get/put/delete/list, and INVALID_CONFIG for
+  // anything that is not a storage area.
+  const storeCheck = await inWorker(async () => {
+    const { ChromeStorageStore } = globalThis.extension;
+    const store = new ChromeStorageStore(chrome.storage.session);
+    const missing = await store.get('t:a');
+    await store.put('t:a', 'one');
+    await store.put('t:b', 'two', { expirationTtl: 60 });
+    await chrome.storage.session.set({ other: 'x' });
+    const listed = await store.list('t:');
+    const got = await store.get('t:a');
+    await store.delete('t:a');
+    const refused = [{}, null, { get() {}, set() {} }, chrome.storage].map((area) => {
+      try {
+        new ChromeStorageStore(area);
+        return 'accepted';
+      } catch (err) {
+        return `${err.name}:${err.code}`;
+      }
+    });
+    let nonString;
+    try {
+      await store.put('t:c', 42);
+    } catch (err) {
+      nonString = err.code;
+    }
+    return { missing, listed, got, afterDelete: await store.get('t:a'), all: await store.list(), refused, nonString };
+  }, undefined, 'the store over chrome.storage.session');
+  assert.deepEqual(storeCheck, {
+    missing: null,
+    listed: ['t:a', 't:b'],
+    got: 'one',
+    afterDelete: null,
+    all: ['other', 't:b'],
+    refused: Array(4).fill('SalesforceSessionError:INVALID_CONFIG'),
+    nonString: 'INVALID_CONFIG',
+  });
+
   // connect, then a call with the token as given; no token request.
   const tokens = await emu.mintTokenResponse();
   const connected = await inWorker(([id, tokenResponse]) => globalThis.extension.connect(id, tokenResponse), ['acme', tokens], 'connect');

@@ -34,6 +34,7 @@ globalThis.extension = {
   },
   info: async (connectionId) => (await sessions()).info(connectionId),
   storedKeys: (prefix) => new ChromeStorageStore(chrome.storage.local).list(prefix),
+  ChromeStorageStore,
 };
 
 // Any message wakes the worker (a stopped worker restarts on an event).
