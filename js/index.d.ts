@@ -167,6 +167,18 @@ export declare class SessionManager {
 }
 
 export declare class SalesforceSessionError extends Error {
+  /** Built by the library from what failed; the message becomes `${code}: ${message}`. */
+  constructor(record: {
+    code: ErrorCode;
+    message: string;
+    connectionId?: string | null;
+    orgId?: string | null;
+    status?: number | null;
+    retryable?: boolean;
+    reauthRequired?: boolean;
+    evidence?: string[];
+    fix?: string;
+  });
   readonly name: 'SalesforceSessionError';
   readonly code: ErrorCode;
   readonly connectionId: string | null;
@@ -186,5 +198,8 @@ export declare class MemoryStore implements KVStore {
   readonly size: number;
 }
 
-/** Browser entry only: loads the wasm eagerly (otherwise it loads on first use). */
+/**
+ * Loads the wasm module; safe to call more than once. Browsers and extension service workers load it
+ * on first use unless this is awaited first; in Node and Workers it is ready at import and this resolves at once.
+ */
 export declare function init(input?: unknown): Promise<void>;

@@ -22,9 +22,9 @@ if [[ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $bindgen_
   cargo install wasm-bindgen-cli --version "$bindgen_version" --force
 fi
 
-# System packages a suite needs, installed only when missing. None yet: the browser suite
-# will add chromium, the multi-process store suite redis-server.
-apt_packages=()
+# System packages a suite needs, installed only when missing: chromium for the browser suites
+# (tests/browser, driven by playwright-core; never a browser download of playwright's own).
+apt_packages=(chromium)
 missing_apt_packages=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' \

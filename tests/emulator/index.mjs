@@ -18,6 +18,7 @@ import {
 } from './oauth.mjs';
 import { dataApi } from './rest.mjs';
 import { soapApi, bulkApi } from './legacy.mjs';
+import { corsPolicy } from './cors.mjs';
 
 const TOKEN_PATH = '/services/oauth2/token';
 
@@ -64,6 +65,7 @@ export async function startEmulator(options = {}) {
     now,
     loginPort = 0,
     instancePort = 0,
+    corsOrigins,
   } = options;
   if (!/^00D[A-Za-z0-9]{15}$/.test(orgId)) throw new Error('emulator: orgId must be an 18-character 00D… id');
   if (now !== undefined && typeof now !== 'function') throw new Error('emulator: now must be a function returning epoch ms');
@@ -75,9 +77,12 @@ export async function startEmulator(options = {}) {
   const log = [];
   // Aborted by close(): hung and delayed token requests stop waiting.
   const closing = new AbortController();
+  const cors = corsPolicy(corsOrigins);
 
   function handlerFor(host, router) {
     return async (req, res) => {
+      // Preflights are answered before routing and kept out of `log` (they carry no credential).
+      if (cors?.isPreflight(req)) return cors.answerPreflight(host, req, res);
       const url = new URL(req.url, 'http://emulator.invalid');
       const authorization = req.headers.authorization ?? null;
       // The entry goes in on arrival (so the log is in arrival order) and is completed by `send`
@@ -114,7 +119,7 @@ export async function startEmulator(options = {}) {
           : restError(500, 'UNKNOWN_EXCEPTION', `emulator error: ${err?.message ?? err}`);
       }
       // A hung request whose connection is gone stays unanswered in the log (status null).
-      if (!reply?.abandoned && !res.destroyed && !req.socket.destroyed) send(req, res, entry, reply);
+      if (!reply?.abandoned && !res.destroyed && !req.socket.destroyed) send(req, res, entry, cors ? cors.decorate(req, reply) : reply);
     };
   }
 
@@ -141,6 +146,8 @@ export async function startEmulator(options = {}) {
     defaultUserId: state.defaultUserId,
     policy,
     log,
+    /** CORS preflights seen (only with `corsOrigins`): { host, path, origin, requestMethod, requestHeaders, allowed }. */
+    preflights: cors?.preflights ?? [],
 
     now: clock,
     advance(ms) {

@@ -1,0 +1,15 @@
+// Deliberate type errors: types.test.mjs asserts that tsc refuses this file (so the check can fail).
+import { SessionManager, SalesforceSessionError } from 'salesforce-session';
+import type { ErrorCode } from 'salesforce-session';
+import { ChromeStorageStore } from 'salesforce-session/stores/chrome';
+
+// TS2345: clientId is required.
+export const noClientId = new SessionManager({ loginUrl: 'https://login.salesforce.com' });
+// TS2322: not one of the error codes.
+export const notACode: ErrorCode = 'NOT_A_CODE';
+// TS2551: no such method on the manager.
+export const misspelt = (sessions: SessionManager) => sessions.refreshAll();
+// TS2345: a chrome.storage area needs get, set and remove.
+export const notAnArea = new ChromeStorageStore({ get: async () => ({}) });
+// TS2322: status is a number or null.
+export const statusText = (err: SalesforceSessionError): string => err.status;
