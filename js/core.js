@@ -70,6 +70,20 @@ function resolveTarget(input, base) {
   }
 }
 
+/** A response's status, or `undefined` when the value is not a response (or its getter throws). */
+function statusOf(response) {
+  try {
+    const status = response?.status;
+    return Number.isInteger(status) && status >= 100 && status <= 599 && typeof response.clone === 'function' ? status : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function notAResponse(connectionId) {
+  return sessionError(ErrorCodes.INVALID_CONFIG, "Invalid configuration: option 'fetch' resolved to something that is not a Response", ["option 'fetch' resolved to something that is not a Response", 'a Response has a numeric status from 100 to 599 and a clone() method'], { connectionId });
+}
+
 function unparseableTarget(connectionId) {
   return sessionError(ErrorCodes.WRONG_INSTANCE_URL, "Refused to send the access token: the URL cannot be parsed", ['the platform URL parser refuses the input against the instance origin', 'nothing was sent'], { connectionId, fix: "Pass a path such as /services/data/v62.0/... or a URL on the connection's instance_url." });
 }
@@ -240,16 +254,19 @@ export class SessionManager {
   }
 
   #sendPrepared(engine, connectionId, method, request, [url, authorization, path, started]) {
-    const headers = withAuthorization(request.headers, authorization);
     let sent;
     try {
+      const headers = withAuthorization(request.headers, authorization);
       // Tokens never follow a redirect.
       sent = this.#fetchFn(url, { ...request, headers, redirect: 'manual' });
     } catch (thrown) {
+      // A caller's Headers or fetch that throws rejects this call; it never escapes.
       return Promise.reject(thrown);
     }
     return Promise.resolve(sent).then((response) => {
-      if (engine.settle(connectionId, method, path, response.status, started)) return response;
+      const status = statusOf(response);
+      if (status === undefined) throw notAResponse(connectionId);
+      if (engine.settle(connectionId, method, path, status, started)) return response;
       return engine.resume(connectionId, url, path, method, request, response, authorization).catch(rethrow);
     });
   }

@@ -28,7 +28,9 @@ impl<H: Host> Engine<H> {
             .store_get(&key)
             .await
             .map_err(|e| SessionError::store("get", &key, e.detail()).about(id, None))?;
-        let Some(raw) = raw else { return Ok(None) };
+        let Some(raw) = raw else {
+            return Ok(self.read_legacy_record(id).await);
+        };
         let record = StoredConnection::from_json(&raw).ok_or_else(|| {
             SessionError::new(
                 ErrorCode::StoreFailed,
@@ -40,6 +42,17 @@ impl<H: Host> Engine<H> {
             .about(id, None)
         })?;
         Ok(Some(record))
+    }
+
+    /// A record stored under an earlier key schema (ids with `:` or `%`), copied to
+    /// today's key. What is there may be another kind of value (the old schema let keys
+    /// collide): only a readable connection record is taken, and nothing is deleted.
+    async fn read_legacy_record(&self, id: &str) -> Option<StoredConnection> {
+        let key = self.keys.legacy_connection(id)?;
+        let raw = self.host.store_get(&key).await.ok()??;
+        let record = StoredConnection::from_json(&raw)?;
+        self.share_record(id, &record).await;
+        Some(record)
     }
 
     pub(super) async fn write_record(
@@ -68,7 +81,13 @@ impl<H: Host> Engine<H> {
     pub(super) async fn read_local(&self, id: &str) -> Option<LocalToken> {
         let key = self.keys.local_token(id);
         match self.host.store_get(&key).await {
-            Ok(raw) => LocalToken::from_json(&raw?),
+            Ok(Some(raw)) => LocalToken::from_json(&raw),
+            Ok(None) => {
+                // Where earlier versions kept it.
+                let legacy = self.keys.legacy_local_token(id, &self.config.instance_id);
+                let raw = self.host.store_get(&legacy).await.ok()??;
+                LocalToken::from_json(&raw)
+            }
             Err(e) => {
                 self.report_store_failure(id, "get", &key, &e);
                 None

@@ -2,6 +2,47 @@
 
 use super::*;
 
+/// Lands a renewal's flight on every path: with its outcome, or, when the renewal is
+/// dropped before it ends, with an error, so no waiter waits for good and the next
+/// call may renew again.
+struct Landing<'e, H: Host> {
+    engine: &'e Engine<H>,
+    id: &'e str,
+    flight: Rc<Flight<Outcome>>,
+    landed: bool,
+}
+
+impl<H: Host> Landing<'_, H> {
+    fn land(mut self, outcome: Outcome) {
+        self.release();
+        self.flight.land(outcome);
+        self.landed = true;
+    }
+
+    fn release(&self) {
+        let flight = &self.flight;
+        self.engine.with_conn(self.id, |c| {
+            if c.flight.as_ref().is_some_and(|f| Rc::ptr_eq(f, flight)) {
+                c.flight = None;
+            }
+        });
+    }
+}
+
+impl<H: Host> Drop for Landing<'_, H> {
+    fn drop(&mut self) {
+        if !self.landed {
+            self.release();
+            self.flight.land(Err(SessionError::new(
+                ErrorCode::RefreshFailed,
+                "The renewal this call waited for was abandoned",
+            )
+            .evidence("the call that was renewing the session went away before it ended")
+            .about(self.id, None)));
+        }
+    }
+}
+
 impl<H: Host> Engine<H> {
     /// One renewal in flight per connection: the first caller renews, everyone else awaits it.
     pub(super) async fn renew(
@@ -15,9 +56,14 @@ impl<H: Host> Engine<H> {
         }
         let flight = Flight::new();
         self.with_conn(id, |c| c.flight = Some(flight.clone()));
+        let landing = Landing {
+            engine: self,
+            id,
+            flight,
+            landed: false,
+        };
         let outcome = self.renew_now(id, reason, rejected).await;
-        self.with_conn(id, |c| c.flight = None);
-        flight.land(outcome.clone());
+        landing.land(outcome.clone());
         outcome
     }
 

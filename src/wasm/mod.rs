@@ -19,7 +19,6 @@ use js_host::JsHost;
 use js_sys::{Function, Promise};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 
 /// The session engine, exported for the JavaScript wrapper.
@@ -101,7 +100,7 @@ impl WasmSessions {
         let engine = self.engine.clone();
         future_to_promise(async move {
             match engine.fetch(&id, &input, &method, &init).await {
-                Ok(response) => Ok(response.into()),
+                Ok(response) => Ok(response.value),
                 Err(FetchError::Session(e)) => Err(error_record(&e)),
                 Err(FetchError::Transport(e)) => Err(e),
             }
@@ -159,11 +158,9 @@ impl WasmSessions {
                 method: &method,
                 request: &init,
             };
-            match engine
-                .resume(&id, call, response.unchecked_into(), used)
-                .await
-            {
-                Ok(response) => Ok(response.into()),
+            let response = transport::JsReply::from_value(response)?;
+            match engine.resume(&id, call, response, used).await {
+                Ok(response) => Ok(response.value),
                 Err(FetchError::Session(e)) => Err(error_record(&e)),
                 Err(FetchError::Transport(e)) => Err(e),
             }

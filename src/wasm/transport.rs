@@ -1,7 +1,9 @@
 //! `Transport` over the caller's `fetch`: the caller's own requests with the bearer
 //! token set, and the library's form and JSON posts. Redirects are never followed.
 
+use super::convert::error_record;
 use super::js_host::{settle, thrown, JsHost};
+use crate::error::SessionError;
 use crate::host::{HostError, HttpReply, Transport};
 use crate::secret::Secret;
 use js_sys::{Object, Reflect};
@@ -9,6 +11,44 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Response};
+
+#[wasm_bindgen]
+extern "C" {
+    /// `Object.assign`, with a throwing getter of the caller's init caught.
+    #[wasm_bindgen(js_namespace = Object, js_name = assign, catch)]
+    fn assign_caught(target: &Object, source: &JsValue) -> Result<Object, JsValue>;
+}
+
+/// A response from the caller's `fetch`, its status read once (a getter that throws,
+/// or a fetch that resolved to something else, is refused instead of escaping).
+pub struct JsReply {
+    /// The response, handed back to the caller untouched.
+    pub value: JsValue,
+    status: u16,
+}
+
+impl JsReply {
+    /// Takes what a fetch resolved to, if it is a response.
+    pub fn from_value(value: JsValue) -> Result<JsReply, JsValue> {
+        let status = Reflect::get(&value, &"status".into())
+            .ok()
+            .and_then(|s| s.as_f64())
+            .filter(|s| (100.0..=599.0).contains(s) && s.fract() == 0.0);
+        let clonable = Reflect::get(&value, &"clone".into()).is_ok_and(|f| f.is_function());
+        match status {
+            Some(status) if clonable => Ok(JsReply {
+                value,
+                status: status as u16,
+            }),
+            _ => Err(error_record(
+                &SessionError::config(
+                    "option 'fetch' resolved to something that is not a Response",
+                )
+                .evidence("a Response has a numeric status from 100 to 599 and a clone() method"),
+            )),
+        }
+    }
+}
 
 fn form_encode(pairs: &[(&str, &str)]) -> String {
     let mut out = String::new();
@@ -67,12 +107,10 @@ impl JsHost {
     }
 
     async fn whole_reply(&self, url: &str, init: &JsValue) -> Result<HttpReply, HostError> {
-        let response: Response = self
-            .call_fetch(url, init)
-            .await
-            .map_err(thrown)?
-            .unchecked_into();
-        let status = response.status();
+        let reply = JsReply::from_value(self.call_fetch(url, init).await.map_err(thrown)?)
+            .map_err(thrown)?;
+        let status = reply.status;
+        let response: &Response = reply.value.unchecked_ref();
         let body = JsFuture::from(response.text().map_err(thrown)?)
             .await
             .map_err(thrown)?;
@@ -85,7 +123,7 @@ impl JsHost {
 
 impl Transport for JsHost {
     type Request = JsValue;
-    type Response = Response;
+    type Response = JsReply;
     type SendError = JsValue;
 
     async fn send(
@@ -94,21 +132,22 @@ impl Transport for JsHost {
         _method: &str,
         request: &JsValue,
         bearer: &Secret,
-    ) -> Result<Response, JsValue> {
-        let init = Object::assign(&Object::new(), request.unchecked_ref());
+    ) -> Result<JsReply, JsValue> {
+        let init = assign_caught(&Object::new(), request)?;
         let given = Reflect::get(request, &"headers".into()).unwrap_or(JsValue::UNDEFINED);
         let headers = Headers::new_with_str_sequence_sequence(&given)?;
         headers.set("authorization", &format!("Bearer {}", bearer.expose()))?;
         let _ = Reflect::set(&init, &"headers".into(), &headers);
         let _ = Reflect::set(&init, &"redirect".into(), &"manual".into());
-        Ok(self.call_fetch(url, &init).await?.unchecked_into())
+        JsReply::from_value(self.call_fetch(url, &init).await?)
     }
 
-    fn status(&self, response: &Response) -> u16 {
-        response.status()
+    fn status(&self, response: &JsReply) -> u16 {
+        response.status
     }
 
-    async fn peek_body(&self, response: &Response) -> String {
+    async fn peek_body(&self, response: &JsReply) -> String {
+        let response: &Response = response.value.unchecked_ref();
         let Ok(copy) = response.clone() else {
             return String::new();
         };

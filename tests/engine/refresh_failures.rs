@@ -38,3 +38,46 @@ fn a_store_that_fails_on_write_keeps_the_refreshed_token_in_memory() {
     assert!(run(e.fetch("acme", "/x", "GET", &())).is_ok());
     assert_eq!(token_requests(&w), 1);
 }
+
+#[test]
+fn a_renewal_dropped_midway_releases_its_waiters_and_the_next_call_renews() {
+    use std::task::{Context, Poll};
+    let w = world();
+    let e = engine(&w, "w1", "10.0.0.1");
+    connect(&w, &e, "10.0.0.1");
+    // Past the session timeout: the next call renews before sending.
+    w.now.set(w.now.get() + 3 * 3600 * 1000);
+    let waker = futures::task::noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut first = Box::pin(e.fetch("acme", "/services/data/v62.0/limits", "GET", &()));
+    assert!(
+        first.as_mut().poll(&mut cx).is_pending(),
+        "the renewal is under way"
+    );
+    let mut waiter = Box::pin(e.fetch("acme", "/services/data/v62.0/limits", "GET", &()));
+    assert!(
+        waiter.as_mut().poll(&mut cx).is_pending(),
+        "the second call waits for it"
+    );
+    drop(first);
+    let outcome = loop {
+        if let Poll::Ready(r) = waiter.as_mut().poll(&mut cx) {
+            break r;
+        }
+    };
+    // The waiter is not stranded: it goes on with the current token or a clear error.
+    match outcome {
+        Ok(_) => {}
+        Err(FetchError::Session(err)) => assert_eq!(err.code, ErrorCode::RefreshFailed),
+        Err(FetchError::Transport(t)) => panic!("transport error {t}"),
+    }
+    assert_eq!(
+        token_requests(&w),
+        0,
+        "the dropped renewal never reached the token endpoint"
+    );
+    // The flight is gone: a new renewal runs instead of joining the abandoned one.
+    run(e.refresh("acme")).unwrap();
+    assert_eq!(token_requests(&w), 1);
+    assert!(run(e.fetch("acme", "/services/data/v62.0/limits", "GET", &())).is_ok());
+}
