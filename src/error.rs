@@ -265,12 +265,15 @@ pub struct ErrorRecord<'a> {
 /// Shortens text quoted as evidence, on a character boundary.
 pub fn clip(text: &str, max_chars: usize) -> String {
     let trimmed = text.trim();
-    if trimmed.chars().count() <= max_chars {
-        return trimmed.to_string();
+    match trimmed.char_indices().nth(max_chars) {
+        None => trimmed.to_string(),
+        Some((end, _)) => {
+            let mut out = String::with_capacity(end + 3);
+            out.push_str(trimmed.get(..end).unwrap_or(trimmed));
+            out.push('…');
+            out
+        }
     }
-    let mut out: String = trimmed.chars().take(max_chars).collect();
-    out.push('…');
-    out
 }
 
 #[cfg(test)]

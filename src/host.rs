@@ -1,6 +1,6 @@
 //! The host's capabilities as small traits: the one seam between the session logic
 //! and the outside world. `Transport` sends, `Store` keeps records, `Clock` tells and
-//! waits, `Events` listens. Implemented over JavaScript objects in `wasm/`, and over
+//! waits, `Events` listens, `Crypto` signs. Implemented over JavaScript objects in `wasm/`, and over
 //! plain Rust in the tests.
 
 use crate::engine::events::Event;
@@ -106,7 +106,15 @@ pub trait Events {
     fn emit(&self, event: &Event<'_>);
 }
 
-/// Everything the engine needs from its host.
-pub trait Host: Transport + Store + Clock + Events {}
+/// Cryptography from the platform (WebCrypto in every runtime), so the module
+/// carries none of its own.
+#[allow(async_fn_in_trait)]
+pub trait Crypto {
+    /// HMAC-SHA256 of `data` under `key`, as lowercase hex.
+    async fn hmac_sha256_hex(&self, key: &Secret, data: &str) -> Result<String, HostError>;
+}
 
-impl<T: Transport + Store + Clock + Events> Host for T {}
+/// Everything the engine needs from its host.
+pub trait Host: Transport + Store + Clock + Events + Crypto {}
+
+impl<T: Transport + Store + Clock + Events + Crypto> Host for T {}

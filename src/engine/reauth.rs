@@ -58,10 +58,23 @@ impl<H: Host> Engine<H> {
                 description,
                 at: now,
             });
-            let signature = format!(
-                "sha256={}",
-                crate::webhook::sign(&hook.secret, body.as_bytes())
-            );
+            let signature = match self.host.hmac_sha256_hex(&hook.secret, &body).await {
+                Ok(hex) => format!("sha256={hex}"),
+                Err(e) => {
+                    self.emit(
+                        id,
+                        &org,
+                        &user,
+                        EventDetail::WebhookFailed {
+                            detail: &format!(
+                                "the body could not be signed: {}",
+                                clip(e.detail(), 120)
+                            ),
+                        },
+                    );
+                    return;
+                }
+            };
             let result = self
                 .host
                 .post_json(

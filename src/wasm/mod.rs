@@ -5,6 +5,7 @@
 
 mod clock;
 pub mod convert;
+mod crypto;
 mod events;
 mod js_host;
 mod store;

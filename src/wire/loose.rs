@@ -203,10 +203,70 @@ impl<'de> Deserializer<'de> for &'de Loose {
         }
     }
 
+    // Each typed read takes only its own kind (a small instantiation per visitor,
+    // instead of every kind's arm): what keeps typed records cheap in the module.
+    fn deserialize_str<V: Visitor<'de>>(self, v: V) -> Result<V::Value, NotThatType> {
+        match self {
+            Loose::Str(s) => v.visit_borrowed_str(s),
+            _ => Err(NotThatType),
+        }
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, v: V) -> Result<V::Value, NotThatType> {
+        self.deserialize_str(v)
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, v: V) -> Result<V::Value, NotThatType> {
+        self.deserialize_str(v)
+    }
+
+    fn deserialize_u64<V: Visitor<'de>>(self, v: V) -> Result<V::Value, NotThatType> {
+        match self.as_u64() {
+            Some(n) => v.visit_u64(n),
+            None => Err(NotThatType),
+        }
+    }
+
+    fn deserialize_u32<V: Visitor<'de>>(self, v: V) -> Result<V::Value, NotThatType> {
+        self.deserialize_u64(v)
+    }
+
+    fn deserialize_u16<V: Visitor<'de>>(self, v: V) -> Result<V::Value, NotThatType> {
+        self.deserialize_u64(v)
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, v: V) -> Result<V::Value, NotThatType> {
+        match self {
+            Loose::Bool(b) => v.visit_bool(*b),
+            _ => Err(NotThatType),
+        }
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, NotThatType> {
+        self.deserialize_map(v)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, NotThatType> {
+        match self {
+            Loose::Object(members) => v.visit_map(MapDeserializer::new(
+                members.iter().map(|(k, value)| (k.as_str(), value)),
+            )),
+            _ => Err(NotThatType),
+        }
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, NotThatType> {
+        v.visit_unit()
+    }
+
     serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
-        byte_buf unit unit_struct newtype_struct seq tuple tuple_struct map struct
-        identifier ignored_any
+        i8 i16 i32 i64 i128 u8 u128 f32 f64 char bytes
+        byte_buf unit unit_struct newtype_struct seq tuple tuple_struct
     }
 }
 

@@ -28,3 +28,12 @@ fn a_revoked_connection_stops_every_worker_from_asking_for_tokens() {
         "the second worker asked for a token"
     );
 }
+
+#[test]
+fn the_test_hosts_signature_matches_the_rfc_4231_vector() {
+    // RFC 4231 test case 2: what the webhook receiver recomputes.
+    assert_eq!(
+        hmac_sha256_hex(b"Jefe", b"what do ya want for nothing?"),
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    );
+}

@@ -8,7 +8,7 @@ pub use salesforce_session::config::Config;
 pub use salesforce_session::engine::events::Event;
 pub use salesforce_session::engine::{Engine, FetchError};
 pub use salesforce_session::error::ErrorCode;
-pub use salesforce_session::host::{Clock, Events, HostError, HttpReply, Store, Transport};
+pub use salesforce_session::host::{Clock, Crypto, Events, HostError, HttpReply, Store, Transport};
 pub use salesforce_session::secret::Secret;
 pub use std::cell::{Cell, RefCell};
 pub use std::collections::HashMap;
@@ -200,6 +200,24 @@ impl Clock for FakeHost {
         self.world.now.get()
     }
     async fn sleep_ms(&self, _ms: u64) {}
+}
+
+impl Crypto for FakeHost {
+    async fn hmac_sha256_hex(&self, key: &Secret, data: &str) -> Result<String, HostError> {
+        Ok(hmac_sha256_hex(key.expose().as_bytes(), data.as_bytes()))
+    }
+}
+
+/// What WebCrypto computes for the module: HMAC-SHA256, lowercase hex.
+pub fn hmac_sha256_hex(key: &[u8], data: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(data);
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl Events for FakeHost {
