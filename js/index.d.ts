@@ -13,7 +13,9 @@ export type ErrorCode =
   | 'UNKNOWN_CONNECTION'
   | 'INVALID_TOKEN_RESPONSE'
   | 'INVALID_CONFIG'
-  | 'STORE_FAILED';
+  | 'STORE_FAILED'
+  | 'REFRESH_IP_RESTRICTED'
+  | 'SALESFORCE_UNAVAILABLE';
 
 export declare const ErrorCodes: { readonly [K in ErrorCode]: K };
 

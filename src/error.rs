@@ -34,12 +34,16 @@ pub enum ErrorCode {
     InvalidConfig,
     /// The host's store failed.
     StoreFailed,
+    /// A refresh came from an egress IP outside the connected app's refresh-token allowlist.
+    RefreshIpRestricted,
+    /// Salesforce answered only an outage page (Edge 420, HTML errors) after bounded retries.
+    SalesforceUnavailable,
 }
 
 impl ErrorCode {
     /// Every code, in the order the documentation lists them: the one source of the list
     /// that `js/errors.js` and `js/index.d.ts` repeat (a test holds them to it).
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::SessionExpired,
         ErrorCode::WrongInstanceUrl,
         ErrorCode::IpLocked,
@@ -53,6 +57,8 @@ impl ErrorCode {
         ErrorCode::InvalidTokenResponse,
         ErrorCode::InvalidConfig,
         ErrorCode::StoreFailed,
+        ErrorCode::RefreshIpRestricted,
+        ErrorCode::SalesforceUnavailable,
     ];
 
     /// The code as JavaScript sees it.
@@ -71,6 +77,8 @@ impl ErrorCode {
             ErrorCode::InvalidTokenResponse => "INVALID_TOKEN_RESPONSE",
             ErrorCode::InvalidConfig => "INVALID_CONFIG",
             ErrorCode::StoreFailed => "STORE_FAILED",
+            ErrorCode::RefreshIpRestricted => "REFRESH_IP_RESTRICTED",
+            ErrorCode::SalesforceUnavailable => "SALESFORCE_UNAVAILABLE",
         }
     }
 
@@ -90,6 +98,8 @@ impl ErrorCode {
             ErrorCode::InvalidTokenResponse => "Pass the JSON body of a successful Salesforce token response (with access_token, instance_url, id and issued_at).",
             ErrorCode::InvalidConfig => "Correct the option or argument named in the evidence.",
             ErrorCode::StoreFailed => "Check the store passed in the options (it must provide get, put and delete returning promises) and its backend.",
+            ErrorCode::RefreshIpRestricted => "Add this worker's egress IP ranges to the connected app's refresh-token IP allowlist, or send token requests through one allow-listed egress.",
+            ErrorCode::SalesforceUnavailable => "Salesforce is answering with an outage page: check status.salesforce.com (or whether the org still exists) and retry later.",
         }
     }
 
@@ -100,6 +110,7 @@ impl ErrorCode {
             ErrorCode::RefreshFailed
                 | ErrorCode::RateLimited
                 | ErrorCode::StoreFailed
+                | ErrorCode::SalesforceUnavailable
                 | ErrorCode::OrgReadOnly
         )
     }

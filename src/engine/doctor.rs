@@ -200,6 +200,17 @@ impl<H: Host> Engine<H> {
                         clip(&e.message, 160)
                     )],
                 ),
+                ResponseVerdict::Pass if matches!(&rest, Some(Ok(_))) => {
+                    // Only a rejected session leads to a session cause: a 404, a 503 or an
+                    // HTML page says the token was accepted and something else failed.
+                    accepted_despite(status, &mut evidence);
+                    Diagnosis {
+                        cause: "OK".into(),
+                        confidence: Confidence::Medium,
+                        evidence,
+                        fix: "Nothing to fix in the session; check the failing request itself (its API version or path, or Salesforce's status).".into(),
+                    }
+                }
                 other => {
                     let message = match (other, &rest) {
                         (ResponseVerdict::SessionRejected(e) | ResponseVerdict::ReadOnly(e), _) => {
@@ -279,6 +290,7 @@ impl<H: Host> Engine<H> {
                 };
                 let again = self.probe(rest_url, &view.access).await;
                 let ok = matches!(&again, Ok(r) if r.status == 200);
+                let rejected = matches!(&again, Ok(r) if matches!(classify_response(r.status, &r.body), ResponseVerdict::SessionRejected(_)));
                 checks.push(Check {
                     name: "rest_probe_after_refresh",
                     ok,
@@ -302,6 +314,28 @@ impl<H: Host> Engine<H> {
                         confidence: Confidence::High,
                         evidence,
                         fix: "Nothing to fix: expired sessions are refreshed automatically.".into(),
+                    };
+                }
+                if !rejected {
+                    match &again {
+                        Ok(r) => accepted_despite(r.status, &mut evidence),
+                        Err(e) => {
+                            evidence.push(format!(
+                                "the REST probe could not reach the instance: {}",
+                                clip(e.detail(), 120)
+                            ));
+                            return Diagnosis::of(
+                                ErrorCode::SalesforceUnavailable,
+                                Confidence::Low,
+                                evidence,
+                            );
+                        }
+                    }
+                    return Diagnosis {
+                        cause: "OK".into(),
+                        confidence: Confidence::Low,
+                        evidence,
+                        fix: "Nothing to fix in the session; check the failing request itself (its API version or path, or Salesforce's status).".into(),
                     };
                 }
                 if org_read_only {
@@ -348,6 +382,13 @@ pub struct Report {
     pub connection_id: String,
     /// The checks run, in order.
     pub checks: Vec<Check>,
+}
+
+/// Evidence that a probe failed for a reason other than the session.
+fn accepted_despite(status: u16, evidence: &mut Vec<String>) {
+    evidence.push(format!(
+        "the REST probe answered HTTP {status}, which is not a session failure: the token was accepted"
+    ));
 }
 
 pub(super) fn form_reply_detail(reply: &HttpReply) -> String {

@@ -70,6 +70,8 @@ function advice(code: ErrorCode): string {
     case 'INVALID_TOKEN_RESPONSE': return 'pass a token response';
     case 'INVALID_CONFIG': return 'fix the options';
     case 'STORE_FAILED': return 'check the store';
+    case 'REFRESH_IP_RESTRICTED': return 'allowlist the egress IP';
+    case 'SALESFORCE_UNAVAILABLE': return 'retry later';
     default: {
       const unreachable: never = code;
       return unreachable;
