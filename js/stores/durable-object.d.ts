@@ -3,7 +3,7 @@
 /** What DurableObjectStore needs of a Durable Object namespace binding. */
 export interface DurableObjectNamespaceLike {
   idFromName(name: string): unknown;
-  get(id: any): { fetch(request: Request): Promise<Response> };
+  get(id: any): { fetch(url: string, init: RequestInit): Promise<Response> };
 }
 
 /** The name of the object a DurableObjectStore uses when given none. */

@@ -157,7 +157,7 @@ export class DurableObjectStore {
   #namespace;
   #name;
 
-  /** @param {{ idFromName(name: string): unknown, get(id: unknown): { fetch(request: Request): Promise<Response> } }} namespace */
+  /** @param {{ idFromName(name: string): unknown, get(id: unknown): { fetch(url: string, init: RequestInit): Promise<Response> } }} namespace */
   constructor(namespace, options = {}) {
     if (typeof namespace !== 'object' || namespace === null || typeof namespace.idFromName !== 'function' || typeof namespace.get !== 'function') {
       throw invalid('DurableObjectStore takes a Durable Object namespace binding (with idFromName and get)', `the namespace is ${namespace === null ? 'null' : typeof namespace}${namespace && typeof namespace === 'object' ? ' without idFromName/get' : ''}`);
@@ -177,11 +177,12 @@ export class DurableObjectStore {
   // A stub belongs to the request that made it, so each operation asks the namespace for one.
   async #send(operation) {
     const stub = this.#namespace.get(this.#namespace.idFromName(this.#name));
-    const response = await stub.fetch(new Request(OBJECT_URL, {
+    // A URL and an init rather than a Request: any Fetcher takes them (Miniflare's Node-side stubs too).
+    const response = await stub.fetch(OBJECT_URL, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(operation),
-    }));
+    });
     const body = await response.json().catch(() => null);
     if (!response.ok || body === null) {
       throw new Error(`DurableObjectStore: the object refused ${operation.op} (HTTP ${response.status}${body?.error ? `: ${body.error}` : ''})`);
