@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command (npm test, CI): lint, Rust tests on host and wasm, build and pack, size budget,
-# and the Node suites run against the packed package. Stops at the first failing step.
+# and the Node and workerd suites run against the packed package. Stops at the first failing step.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$REPO_ROOT"
@@ -116,7 +116,9 @@ step "wasm-bindgen-test ($WASM_TARGET in Node)" rust_tests_wasm
 step "build and pack" build_and_pack
 step "wasm size budget" wasm_size_budget
 
-for suite in emulator node; do
+# workerd: the test worker is bundled by wrangler from the consumer's installed package (once per
+# run) and runs in Miniflare's workerd; tests/workerd/*.pending.mjs are not part of it.
+for suite in emulator node workerd; do
   mapfile -t files < <(suite_files "$suite")
   if ((${#files[@]})); then
     step "node --test tests/$suite (packed package)" node_suite "${files[@]}"
