@@ -94,7 +94,11 @@ test('KV store: a session the server killed is refreshed on the 401: 1 token req
   assert.deepEqual(events.filter((e) => e.type === 'refresh').map((e) => e.reason), ['invalid_session']);
   // The renewed session is what KV holds now.
   const stored = await (await workers.mf.getKVNamespace('SESSIONS_KV')).get(RECORD_KEY);
-  assert.ok(stored.includes(emu.sessions().at(-1).accessToken), 'the new access token is stored');
+  const fresh = emu.sessions().at(-1).accessToken;
+  assert.ok(stored.includes(fresh), 'the new access token is stored');
+  // What the worker tells its callers (info, events) carries no token.
+  const told = JSON.stringify([await workers.info('kv', 'acme'), events]);
+  for (const secret of [tokens.access_token, tokens.refresh_token, fresh]) assert.equal(told.includes(secret), false);
 });
 
 test('KV store: a second isolate sharing the namespace reuses the stored session: 0 token requests', async (t) => {

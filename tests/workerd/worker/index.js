@@ -20,6 +20,7 @@ function sessionsFor(env, storeKind) {
   if (!sessions) {
     sessions = new SessionManager({
       clientId: env.SALESFORCE_CLIENT_ID,
+      clientSecret: env.SALESFORCE_CLIENT_SECRET, // a secret binding (wrangler secret put); none in the tests
       loginUrl: env.SALESFORCE_LOGIN_URL,
       // KV serves one isolate; the Durable Object is one store for all of them.
       store: storeKind === 'do' ? new DurableObjectStore(env.SESSION_STORE) : env.SESSIONS_KV,
