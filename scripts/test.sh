@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command (npm test, CI): lint, Rust tests on host and wasm, build and pack, size budget,
-# and the Node, Chromium and TypeScript suites run against the packed package. Stops at the first failing step.
+# and the Node, workerd, Chromium and TypeScript suites run against the packed package. Stops at the first failing step.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$REPO_ROOT"
@@ -118,7 +118,9 @@ step "wasm size budget" wasm_size_budget
 
 # emulator and node: Node suites; browser: Chromium (a page and an MV3 extension service worker);
 # types: tsc --strict over a TypeScript consumer, nodenext and bundler resolution.
-for suite in emulator node browser types; do
+# workerd: the test worker is bundled by wrangler from the consumer's installed package (once per
+# run) and runs in Miniflare's workerd; tests/workerd/*.pending.mjs are not part of it.
+for suite in emulator node workerd browser types; do
   mapfile -t files < <(suite_files "$suite")
   if ((${#files[@]})); then
     step "node --test tests/$suite (packed package)" node_suite "${files[@]}"
