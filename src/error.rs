@@ -129,8 +129,14 @@ impl fmt::Display for ErrorCode {
 }
 
 /// An unrecoverable failure, with what was seen and how to fix it. Never holds a secret.
+/// Boxed: errors are the cold path, and every `Result` that carries one stays one word
+/// wide (which keeps the module small: no large moves at every `?`).
 #[derive(Clone, Debug, PartialEq)]
-pub struct SessionError {
+pub struct SessionError(Box<ErrorDetail>);
+
+/// What a [`SessionError`] says; its fields are read and set through the error.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ErrorDetail {
     /// The stable code.
     pub code: ErrorCode,
     /// A one-line summary.
@@ -154,7 +160,7 @@ pub struct SessionError {
 impl SessionError {
     /// An error with the code's defaults.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        SessionError {
+        SessionError(Box::new(ErrorDetail {
             code,
             message: message.into(),
             connection_id: None,
@@ -164,7 +170,7 @@ impl SessionError {
             reauth_required: code == ErrorCode::SessionRevoked,
             evidence: Vec::new(),
             fix: code.default_fix().to_string(),
-        }
+        }))
     }
 
     /// Adds one piece of evidence.
@@ -245,6 +251,19 @@ impl SessionError {
             "store.{operation}({key_hint}) failed: {}",
             clip(detail, 200)
         ))
+    }
+}
+
+impl std::ops::Deref for SessionError {
+    type Target = ErrorDetail;
+    fn deref(&self) -> &ErrorDetail {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for SessionError {
+    fn deref_mut(&mut self) -> &mut ErrorDetail {
+        &mut self.0
     }
 }
 

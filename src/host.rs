@@ -61,6 +61,8 @@ pub trait Transport {
         request: &Self::Request,
         bearer: &Secret,
     ) -> Result<Self::Response, Self::SendError>;
+    /// The reason the caller's request was aborted (its `AbortSignal` fired), if it was.
+    fn abort_reason(&self, request: &Self::Request) -> Option<Self::SendError>;
     /// The status of a response.
     fn status(&self, response: &Self::Response) -> u16;
     /// Reads the body of a copy of the response, leaving the original unread.

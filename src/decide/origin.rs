@@ -79,7 +79,7 @@ fn is_legacy_instance(host: &str) -> bool {
         return false;
     };
     let letters = label.chars().take_while(|c| c.is_ascii_lowercase()).count();
-    let rest = &label[letters..];
+    let rest = label.get(letters..).unwrap_or("");
     (2..=3).contains(&letters) && !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit())
 }
 
@@ -144,7 +144,7 @@ pub fn parse_url(input: &str) -> Result<ParsedUrl, String> {
         }
     };
     let end = after.find(['/', '?', '#']).unwrap_or(after.len());
-    let (authority, rest) = after.split_at(end);
+    let (authority, rest) = after.split_at_checked(end).unwrap_or((after, ""));
     if authority.is_empty() {
         return Err("URL has no host".into());
     }
@@ -157,8 +157,8 @@ pub fn parse_url(input: &str) -> Result<ParsedUrl, String> {
     }
     let (host, port_text) = if let Some(stripped) = authority.strip_prefix('[') {
         let close = stripped.find(']').ok_or("unterminated IPv6 literal")?;
-        let host = &authority[..close + 2];
-        let tail = &stripped[close + 1..];
+        let host = authority.get(..close + 2).unwrap_or(authority);
+        let tail = stripped.get(close + 1..).unwrap_or("");
         let port = match tail {
             "" => None,
             _ => Some(
@@ -316,7 +316,7 @@ pub struct Target {
 
 fn path_of(rest: &str) -> String {
     let end = rest.find(['?', '#']).unwrap_or(rest.len());
-    let path = &rest[..end];
+    let path = rest.get(..end).unwrap_or(rest);
     if path.is_empty() {
         "/".to_string()
     } else {
@@ -338,7 +338,7 @@ pub fn resolve_target(
         return Err("a scheme-relative URL could leave the instance".into());
     }
     let first_delim = input.find(['/', '?', '#']).unwrap_or(input.len());
-    let looks_absolute = input[..first_delim].contains(':');
+    let looks_absolute = input.get(..first_delim).unwrap_or(input).contains(':');
     if !looks_absolute {
         let rest = if input.starts_with('/') {
             input.to_string()

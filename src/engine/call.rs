@@ -65,6 +65,17 @@ impl<H: Host> Engine<H> {
         })
     }
 
+    /// The caller's own abort, handed back as its fetch would have rejected.
+    fn aborted_call(&self, request: &H::Request) -> FetchError<H::SendError> {
+        match self.host.abort_reason(request) {
+            Some(reason) => FetchError::Transport(reason),
+            None => FetchError::Session(SessionError::new(
+                ErrorCode::RefreshFailed,
+                "The call was aborted while its session was renewed",
+            )),
+        }
+    }
+
     /// Where a call resolved earlier goes now; refused when it may no longer go anywhere.
     fn target_now(&self, id: &str, url: &str) -> Result<Target, SessionError> {
         let resolved = self
@@ -207,6 +218,11 @@ impl<H: Host> Engine<H> {
             method,
             request,
         } = call;
+        // A call aborted before it started spends nothing: no refresh, no introspection.
+        if let Some(reason) = self.host.abort_reason(request) {
+            return Err(FetchError::Transport(reason));
+        }
+        let aborted = || self.host.abort_reason(request).is_some();
         let (mut first, mut view) = match first {
             Some((response, view)) => (Some(response), Some(view)),
             None => (None, self.current_view(id)),
@@ -224,7 +240,13 @@ impl<H: Host> Engine<H> {
             && !(held && view.is_some())
             && self.blocked(id).is_none()
         {
-            match self.renew(id, RefreshReason::Proactive, None).await {
+            let renewed = self
+                .renew_waiting(id, RefreshReason::Proactive, None, &aborted)
+                .await;
+            let Some(renewed) = renewed else {
+                return Err(self.aborted_call(request));
+            };
+            match renewed {
                 Ok(_) => view = self.current_view(id),
                 // Revocation and bad configuration are final; anything else leaves
                 // the current token to try (the 401 path stays the safety net).
@@ -354,7 +376,13 @@ impl<H: Host> Engine<H> {
                             } else {
                                 RefreshReason::Rejected
                             };
-                            match self.renew(id, reason, Some(&view.access)).await? {
+                            let renewed = self
+                                .renew_waiting(id, reason, Some(&view.access), &aborted)
+                                .await;
+                            let Some(renewed) = renewed else {
+                                return Err(self.aborted_call(request));
+                            };
+                            match renewed? {
                                 Renewed::Adopted | Renewed::Extended if !adopted => adopted = true,
                                 _ => refreshed = true,
                             }

@@ -29,7 +29,7 @@ use crate::wire::token_response::{
     TokenResponseBody,
 };
 use events::EventDetail;
-use flight::Flight;
+use flight::{next_look_ms, Flight};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;

@@ -43,18 +43,66 @@ impl<H: Host> Drop for Landing<'_, H> {
     }
 }
 
+/// Beyond one token request's timeout, a renewal that said nothing is taken to be gone.
+const FLIGHT_QUIET_MARGIN_MS: u64 = 5_000;
+
 impl<H: Host> Engine<H> {
-    /// One renewal in flight per connection: the first caller renews, everyone else awaits it.
+    /// One renewal in flight per connection: the first caller renews, everyone else
+    /// waits for its outcome (see [`Engine::renew_waiting`]).
     pub(super) async fn renew(
         &self,
         id: &str,
         reason: RefreshReason,
         rejected: Option<&Secret>,
     ) -> Outcome {
-        if let Some(flight) = self.with_conn(id, |c| c.flight.clone()).flatten() {
-            return flight.wait().await;
+        match self.renew_waiting(id, reason, rejected, &|| false).await {
+            Some(outcome) => outcome,
+            None => Err(Self::unknown(id)),
         }
-        let flight = Flight::new();
+    }
+
+    /// Renews, or waits for the renewal in flight by looking at it on this call's own
+    /// timers (nothing another call does resumes this one), taking it over when its
+    /// worker has gone quiet for longer than a token request may take. `None` when
+    /// `aborted` says this call's own signal fired: it stops waiting, the renewal
+    /// others share goes on; an aborted call never starts one.
+    pub(super) async fn renew_waiting(
+        &self,
+        id: &str,
+        reason: RefreshReason,
+        rejected: Option<&Secret>,
+        aborted: &dyn Fn() -> bool,
+    ) -> Option<Outcome> {
+        let bound = self.config.token_timeout_ms + FLIGHT_QUIET_MARGIN_MS;
+        let mut look = 0u32;
+        while let Some(flight) = self.with_conn(id, |c| c.flight.clone()).flatten() {
+            if let Some(outcome) = flight.outcome() {
+                return Some(outcome);
+            }
+            let now = self.host.now_ms();
+            if flight.stalled(now, bound) {
+                // Its worker went away with its request: this call renews instead.
+                self.with_conn(id, |c| {
+                    if c.flight.as_ref().is_some_and(|f| Rc::ptr_eq(f, &flight)) {
+                        c.flight = None;
+                    }
+                });
+                continue;
+            }
+            if aborted() {
+                return None;
+            }
+            let jitter = now.wrapping_mul(2_654_435_761) ^ u64::from(look);
+            self.host.sleep_ms(next_look_ms(look, jitter)).await;
+            look = look.saturating_add(1);
+            if let Some(outcome) = flight.outcome() {
+                return Some(outcome);
+            }
+        }
+        if aborted() {
+            return None;
+        }
+        let flight = Flight::new(self.host.now_ms());
         self.with_conn(id, |c| c.flight = Some(flight.clone()));
         let landing = Landing {
             engine: self,
@@ -64,7 +112,17 @@ impl<H: Host> Engine<H> {
         };
         let outcome = self.renew_now(id, reason, rejected).await;
         landing.land(outcome.clone());
-        outcome
+        Some(outcome)
+    }
+
+    /// The worker of a renewal says it is still at it (before each step that may take long).
+    pub(super) fn note_progress(&self, id: &str) {
+        let now = self.host.now_ms();
+        self.with_conn(id, |c| {
+            if let Some(f) = &c.flight {
+                f.progress(now);
+            }
+        });
     }
 
     pub(super) async fn renew_now(
@@ -114,6 +172,7 @@ impl<H: Host> Engine<H> {
             }
         }
         self.adopt_record(id, stored)?;
+        self.note_progress(id);
         if reason == RefreshReason::Proactive && self.extend_by_introspection(id).await {
             return Ok(Renewed::Extended);
         }

@@ -61,6 +61,7 @@ impl<H: Host> Engine<H> {
                     }
                 }
             }
+            self.note_progress(id);
             let failure = match self.host.post_form(&request.url, &request.pairs()).await {
                 Ok(reply) if reply.status == 200 => {
                     return self

@@ -17,6 +17,8 @@ pub struct JsHost {
     pub(super) store_delete: Function,
     pub(super) now: Option<Function>,
     pub(super) on_event: Option<Function>,
+    /// Bound of every request the library makes itself (token, introspection, probes, webhook).
+    pub(super) request_timeout_ms: u64,
 }
 
 fn method_of(object: &JsValue, name: &str) -> Result<Function, String> {
@@ -33,6 +35,7 @@ impl JsHost {
         store: JsValue,
         now: Option<Function>,
         on_event: Option<Function>,
+        request_timeout_ms: u64,
     ) -> Result<JsHost, String> {
         Ok(JsHost {
             store_get: method_of(&store, "get")?,
@@ -42,6 +45,7 @@ impl JsHost {
             store,
             now,
             on_event,
+            request_timeout_ms,
         })
     }
 }

@@ -43,11 +43,12 @@ impl WasmSessions {
         let options = loose_from_js(&options)
             .ok_or_else(|| error_record(&SessionError::config("options must be plain data")))?;
         let config = Config::from_options(&options).map_err(|e| error_record(&e))?;
-        let host = JsHost::new(fetch, store, now, on_event).map_err(|why| {
-            error_record(&SessionError::config(format!(
-                "option 'store' is refused: {why}"
-            )))
-        })?;
+        let host =
+            JsHost::new(fetch, store, now, on_event, config.token_timeout_ms).map_err(|why| {
+                error_record(&SessionError::config(format!(
+                    "option 'store' is refused: {why}"
+                )))
+            })?;
         Ok(WasmSessions {
             engine: Rc::new(Engine::new(host, config)),
         })

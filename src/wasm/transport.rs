@@ -80,8 +80,18 @@ fn encode_component(s: &str, out: &mut String) {
     }
 }
 
-/// A request init of the library's own: method, headers, body, no redirects.
-fn init(method: &str, headers: &[(&str, &str)], body: Option<&str>) -> JsValue {
+/// `AbortSignal.timeout(ms)`, where the runtime has it (Node 18+, workerd, browsers).
+fn timeout_signal(ms: u64) -> Option<JsValue> {
+    let class = Reflect::get(&js_sys::global(), &"AbortSignal".into()).ok()?;
+    let timeout: js_sys::Function = Reflect::get(&class, &"timeout".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    timeout.call1(&class, &JsValue::from_f64(ms as f64)).ok()
+}
+
+/// A request init of the library's own: method, headers, body, no redirects, a deadline.
+fn init(method: &str, headers: &[(&str, &str)], body: Option<&str>, timeout_ms: u64) -> JsValue {
     let init = Object::new();
     let h = Object::new();
     for (k, v) in headers {
@@ -93,6 +103,11 @@ fn init(method: &str, headers: &[(&str, &str)], body: Option<&str>) -> JsValue {
     let _ = Reflect::set(&init, &"redirect".into(), &"manual".into());
     if let Some(body) = body {
         let _ = Reflect::set(&init, &"body".into(), &body.into());
+    }
+    // Every request of the library's own is bounded: a token endpoint that never
+    // answers is a transient failure, not a call left pending.
+    if let Some(signal) = timeout_signal(timeout_ms) {
+        let _ = Reflect::set(&init, &"signal".into(), &signal);
     }
     init.into()
 }
@@ -142,6 +157,18 @@ impl Transport for JsHost {
         JsReply::from_value(self.call_fetch(url, &init).await?)
     }
 
+    fn abort_reason(&self, request: &JsValue) -> Option<JsValue> {
+        let signal = Reflect::get(request, &"signal".into()).ok()?;
+        if !signal.is_object() {
+            return None;
+        }
+        let aborted = Reflect::get(&signal, &"aborted".into()).ok()?;
+        if aborted.as_bool() != Some(true) {
+            return None;
+        }
+        Some(Reflect::get(&signal, &"reason".into()).unwrap_or(JsValue::UNDEFINED))
+    }
+
     fn status(&self, response: &JsReply) -> u16 {
         response.status
     }
@@ -170,6 +197,7 @@ impl Transport for JsHost {
                 ("accept", "application/json"),
             ],
             Some(&body),
+            self.request_timeout_ms,
         );
         self.whole_reply(url, &init).await
     }
@@ -183,6 +211,7 @@ impl Transport for JsHost {
                 ("accept", "application/json"),
             ],
             None,
+            self.request_timeout_ms,
         );
         self.whole_reply(url, &init).await
     }
@@ -195,7 +224,7 @@ impl Transport for JsHost {
     ) -> Result<HttpReply, HostError> {
         let mut all = vec![("content-type", "application/json")];
         all.extend_from_slice(headers);
-        let init = init("POST", &all, Some(body));
+        let init = init("POST", &all, Some(body), self.request_timeout_ms);
         self.whole_reply(url, &init).await
     }
 }

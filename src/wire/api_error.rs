@@ -59,29 +59,37 @@ fn from_json(e: JsonError) -> Option<ApiError> {
 }
 
 /// The text of the first element named `local` (any namespace prefix), if any.
+/// One pass over the tags, each looked at once: linear in the body's length.
 fn xml_text(body: &str, local: &str) -> Option<String> {
-    let mut from = 0;
-    while let Some(found) = body[from..].find(local) {
-        let at = from + found;
-        from = at + local.len();
-        let before = &body[..at];
-        let opens = before.ends_with('<')
-            || (before.rfind('<').is_some_and(|lt| {
-                let prefix = &before[lt + 1..];
-                !prefix.starts_with('/')
-                    && prefix.ends_with(':')
-                    && prefix[..prefix.len() - 1]
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric())
-            }));
-        if !opens || !body[from..].starts_with('>') {
+    let bytes = body.as_bytes();
+    let mut at = 0;
+    while let Some(open) = bytes.get(at..)?.iter().position(|&b| b == b'<') {
+        let name_start = at + open + 1;
+        // The tag's name runs to the first byte that cannot be in one.
+        let name_len = bytes
+            .get(name_start..)?
+            .iter()
+            .position(|&b| !(b.is_ascii_alphanumeric() || b == b':' || b == b'_' || b == b'-'))
+            .unwrap_or(bytes.len() - name_start);
+        let name_end = name_start + name_len;
+        at = name_end.max(name_start);
+        let name = body.get(name_start..name_end).unwrap_or("");
+        let local_name = match name.split_once(':') {
+            Some((prefix, rest)) if prefix.bytes().all(|b| b.is_ascii_alphanumeric()) => rest,
+            Some(_) => continue,
+            None => name,
+        };
+        if local_name != local || bytes.get(name_end) != Some(&b'>') {
             continue;
         }
-        let text_start = from + 1;
-        let text_end = body[text_start..]
-            .find('<')
-            .map_or(body.len(), |e| text_start + e);
-        return Some(xml_unescape(body[text_start..text_end].trim()));
+        let text_start = name_end + 1;
+        let text_len = bytes
+            .get(text_start..)?
+            .iter()
+            .position(|&b| b == b'<')
+            .unwrap_or(bytes.len() - text_start);
+        let text = body.get(text_start..text_start + text_len).unwrap_or("");
+        return Some(xml_unescape(text.trim()));
     }
     None
 }

@@ -118,6 +118,9 @@ impl Transport for FakeHost {
             ))
         }
     }
+    fn abort_reason(&self, _request: &()) -> Option<String> {
+        None
+    }
     fn status(&self, r: &(u16, String)) -> u16 {
         r.0
     }
@@ -199,7 +202,9 @@ impl Clock for FakeHost {
     fn now_ms(&self) -> u64 {
         self.world.now.get()
     }
-    async fn sleep_ms(&self, _ms: u64) {}
+    async fn sleep_ms(&self, _ms: u64) {
+        YieldOnce(false).await;
+    }
 }
 
 impl Crypto for FakeHost {
