@@ -26,6 +26,18 @@ export interface KVStore {
   delete(key: string): Promise<void>;
 }
 
+/**
+ * A store the manager can use fully: the KV shape plus what a shared store may offer. `lock`
+ * serialises refreshes across processes (resolves to a release, or null while another holder has
+ * it; it expires by itself after ttlMs; a release never frees another holder's lock); `list` serves
+ * keepAlive(); `compareAndPut` writes only if the stored value is still `expected` (null: absent).
+ */
+export interface Store extends KVStore {
+  lock?(key: string, ttlMs: number): Promise<(() => Promise<void>) | null>;
+  list?(prefix: string): Promise<string[]>;
+  compareAndPut?(key: string, expected: string | null, value: string): Promise<boolean>;
+}
+
 export interface BaseEvent {
   type: string;
   connectionId: string;
@@ -88,8 +100,8 @@ export interface SessionManagerOptions {
   clientSecret?: string;
   /** Default https://login.salesforce.com; test.salesforce.com or a My Domain. */
   loginUrl?: string;
-  /** Default: a new MemoryStore. */
-  store?: KVStore;
+  /** Default: a new MemoryStore. Any KV shape (a Cloudflare KV namespace as it is), or a Store. */
+  store?: Store | KVStore;
   /** Default: globalThis.fetch. */
   fetch?: (input: string, init?: RequestInit) => Promise<Response>;
   /** The org's session timeout; default 7200. */
@@ -192,11 +204,16 @@ export declare class SalesforceSessionError extends Error {
   readonly fix: string;
 }
 
-export declare class MemoryStore implements KVStore {
+export declare class MemoryStore implements Store {
   constructor(options?: { now?: () => number });
   get(key: string): Promise<string | null>;
   put(key: string, value: string, options?: { expirationTtl?: number; expiration?: number }): Promise<void>;
   delete(key: string): Promise<void>;
+  /** Every live key starting with `prefix`, sorted. */
+  list(prefix?: string): Promise<string[]>;
+  /** Writes `value` only if the stored value is exactly `expected` (null: only if absent); true when written. */
+  compareAndPut(key: string, expected: string | null, value: string): Promise<boolean>;
+  /** Number of keys held (for tests and memory figures). */
   readonly size: number;
 }
 

@@ -23,8 +23,9 @@ if [[ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $bindgen_
 fi
 
 # System packages a suite needs, installed only when missing: chromium for the browser suites
-# (tests/browser, driven by playwright-core; never a browser download of playwright's own).
-apt_packages=(chromium)
+# (tests/browser, driven by playwright-core; never a browser download of playwright's own) and
+# redis-server for tests/redis (the suite starts its own server on a free loopback port).
+apt_packages=(chromium redis-server)
 missing_apt_packages=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' \

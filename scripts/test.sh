@@ -120,7 +120,9 @@ step "wasm size budget" wasm_size_budget
 # types: tsc --strict over a TypeScript consumer, nodenext and bundler resolution.
 # workerd: the test worker is bundled by wrangler from the consumer's installed package (once per
 # run) and runs in Miniflare's workerd; tests/workerd/*.pending.mjs are not part of it.
-for suite in emulator node workerd browser types; do
+# redis: RedisStore against a redis-server the suite starts itself (setup.sh installs it), with
+# node-redis and ioredis, and a two-process fleet sharing it.
+for suite in emulator node redis workerd browser types; do
   mapfile -t files < <(suite_files "$suite")
   if ((${#files[@]})); then
     step "node --test tests/$suite (packed package)" node_suite "${files[@]}"

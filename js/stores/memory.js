@@ -1,5 +1,5 @@
-// The default store: a Map in this isolate, with the KV shape (get/put/delete) and
-// optional expiry, so it can stand in for any shared store in tests and one-process apps.
+// The default store: a Map in this isolate, with the KV shape (get/put/delete), optional expiry,
+// list and compareAndPut, so it can stand in for any shared store in tests and one-process apps.
 
 export class MemoryStore {
   #entries = new Map();
@@ -11,13 +11,7 @@ export class MemoryStore {
   }
 
   async get(key) {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return null;
-    if (entry.expiresAt !== undefined && this.#now() >= entry.expiresAt) {
-      this.#entries.delete(key);
-      return null;
-    }
-    return entry.value;
+    return this.#live(key);
   }
 
   /** @param {{ expirationTtl?: number, expiration?: number }} [options] seconds, as Cloudflare KV takes them */
@@ -31,6 +25,41 @@ export class MemoryStore {
 
   async delete(key) {
     this.#entries.delete(key);
+  }
+
+  /** Every live key that starts with `prefix`, sorted. */
+  async list(prefix = '') {
+    if (typeof prefix !== 'string') throw new TypeError('MemoryStore.list takes a string prefix');
+    const keys = [];
+    for (const key of [...this.#entries.keys()]) {
+      if (key.startsWith(prefix) && this.#live(key) !== null) keys.push(key);
+    }
+    return keys.sort();
+  }
+
+  /**
+   * Writes `value` only if the stored value is exactly `expected` (null: only if the key is
+   * absent). Resolves true when written, false when the stored value differed. Atomic: nothing
+   * awaits between the read and the write.
+   */
+  async compareAndPut(key, expected, value) {
+    if (typeof value !== 'string') throw new TypeError('MemoryStore.compareAndPut takes a string value');
+    if (expected !== null && typeof expected !== 'string') throw new TypeError('MemoryStore.compareAndPut takes a string or null expected value');
+    const current = this.#live(key);
+    if (current !== expected) return false;
+    this.#entries.set(key, { value, expiresAt: undefined });
+    return true;
+  }
+
+  /** The value held under `key` now, or null (an expired entry is dropped). */
+  #live(key) {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return null;
+    if (entry.expiresAt !== undefined && this.#now() >= entry.expiresAt) {
+      this.#entries.delete(key);
+      return null;
+    }
+    return entry.value;
   }
 
   /** Number of keys held (for tests and memory figures). */

@@ -4,11 +4,13 @@ import {
   SessionManager, MemoryStore, SalesforceSessionError, ErrorCodes, init,
 } from 'salesforce-session';
 import type {
-  ErrorCode, SessionManagerOptions, ConnectionInfo, Diagnosis, DiagnosisReport, SessionEvent, KVStore, Connection,
+  ErrorCode, SessionManagerOptions, ConnectionInfo, Diagnosis, DiagnosisReport, SessionEvent, KVStore, Store, Connection,
 } from 'salesforce-session';
 import { ChromeStorageStore } from 'salesforce-session/stores/chrome';
 import type { ChromeStorageArea } from 'salesforce-session/stores/chrome';
 import { MemoryStore as MemoryStoreFromSubpath } from 'salesforce-session/stores/memory';
+import { RedisStore } from 'salesforce-session/stores/redis';
+import type { RedisClient } from 'salesforce-session/stores/redis';
 
 // Every option of SessionManagerOptions.
 const options: SessionManagerOptions = {
@@ -94,6 +96,16 @@ const chromeStore: KVStore = new ChromeStorageStore(area);
 const keys: Promise<string[]> = new ChromeStorageStore(area).list('sfs:');
 const memory: MemoryStore = new MemoryStoreFromSubpath();
 const size: number = memory.size;
+// RedisStore takes either client shape (node-redis sendCommand, ioredis call) and is a full Store.
+const nodeRedisLike: RedisClient = { sendCommand: async (args: string[]) => args.length };
+const ioredisLike: RedisClient = { call: async (command: string, ...args: string[]) => [command, ...args] };
+const redisStore: Store = new RedisStore(nodeRedisLike, { prefix: 'sfs:' });
+const redis = new RedisStore(ioredisLike);
+const memoryStore: Store = new MemoryStore();
+const lockTaken: Promise<(() => Promise<void>) | null> = redis.lock('acme', 30_000);
+const fenced: Promise<boolean> = redis.compareAndPut('acme', null, '{}');
+const listed: Promise<string[]> = redis.list('sfs:');
+const memoryFenced: Promise<boolean> = memory.compareAndPut('acme', 'old', 'new');
 
 async function main(): Promise<void> {
   await init();
@@ -141,7 +153,8 @@ async function main(): Promise<void> {
   }
   const made = new SalesforceSessionError({ code: 'STORE_FAILED', message: 'made by hand', evidence: ['a'], retryable: true });
   console.log(made.code, instanceId, status, minted, res.status, bound.ok, boundInfo.orgId, boundReport.fix, info.expiresAt,
-    refreshed.issuedAt, cause, nothing, expired, sameKeys, await keys, size, report.connectionId);
+    refreshed.issuedAt, cause, nothing, expired, sameKeys, await keys, size, report.connectionId,
+    redisStore, memoryStore, await lockTaken, await fenced, await listed, await memoryFenced);
 }
 
 void main();

@@ -2,6 +2,7 @@
 import { SessionManager, SalesforceSessionError } from 'salesforce-session';
 import type { ErrorCode } from 'salesforce-session';
 import { ChromeStorageStore } from 'salesforce-session/stores/chrome';
+import { RedisStore } from 'salesforce-session/stores/redis';
 
 // TS2345: clientId is required.
 export const noClientId = new SessionManager({ loginUrl: 'https://login.salesforce.com' });
@@ -13,3 +14,5 @@ export const misspelt = (sessions: SessionManager) => sessions.refreshAll();
 export const notAnArea = new ChromeStorageStore({ get: async () => ({}) });
 // TS2322: status is a number or null.
 export const statusText = (err: SalesforceSessionError): string => err.status;
+// TS2353: a Redis client has sendCommand (node-redis) or call (ioredis).
+export const notAClient = new RedisStore({ get: async () => null });
