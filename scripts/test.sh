@@ -119,7 +119,7 @@ step "wasm size budget" wasm_size_budget
 # emulator and node: Node suites; browser: Chromium (a page and an MV3 extension service worker);
 # types: tsc --strict over a TypeScript consumer, nodenext and bundler resolution.
 # workerd: the test worker is bundled by wrangler from the consumer's installed package (once per
-# run) and runs in Miniflare's workerd; tests/workerd/*.pending.mjs are not part of it.
+# run) and runs in Miniflare's workerd.
 # redis: RedisStore against a redis-server the suite starts itself (setup.sh installs it), with
 # node-redis and ioredis, and a two-process fleet sharing it.
 for suite in emulator node redis workerd browser types; do

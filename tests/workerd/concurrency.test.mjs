@@ -1,7 +1,5 @@
-// Acceptance tests for refresh under concurrency in workerd, pending an engine fix: requests that
-// wait on a refresh another request started must not be stranded or cancelled (MISSION.md §3).
-// Not picked up by the suite's *.test.mjs glob. Run from the scratch consumer:
-//   node --test tests/workerd/concurrency.pending.mjs
+// Refresh under concurrency in workerd: requests that wait on a refresh another request started
+// are never stranded or cancelled, even when that request loses its client (MISSION.md §3).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LIMITS, startEmu, startWorkers, pollUntil } from './harness.mjs';
