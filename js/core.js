@@ -84,6 +84,20 @@ function notAResponse(connectionId) {
   return sessionError(ErrorCodes.INVALID_CONFIG, "Invalid configuration: option 'fetch' resolved to something that is not a Response", ["option 'fetch' resolved to something that is not a Response", 'a Response has a numeric status from 100 to 599 and a clone() method'], { connectionId });
 }
 
+/** Whether a thrown value's text holds a piece of the bearer token (the platform's Headers errors quote it). */
+function quotesToken(thrown, authorization) {
+  const piece = authorization.slice(7, 23);
+  try {
+    return piece.length === 16 && (String(thrown?.message ?? '').includes(piece) || String(thrown).includes(piece));
+  } catch {
+    return false;
+  }
+}
+
+function unsendableToken(connectionId) {
+  return sessionError(ErrorCodes.INVALID_TOKEN_RESPONSE, 'The access token cannot be sent as a header value', ['the platform refused the Authorization header built from the stored access token', 'nothing was sent'], { connectionId, fix: 'Connect the connection again with a token response from Salesforce.' });
+}
+
 function unparseableTarget(connectionId) {
   return sessionError(ErrorCodes.WRONG_INSTANCE_URL, "Refused to send the access token: the URL cannot be parsed", ['the platform URL parser refuses the input against the instance origin', 'nothing was sent'], { connectionId, fix: "Pass a path such as /services/data/v62.0/... or a URL on the connection's instance_url." });
 }
@@ -260,8 +274,9 @@ export class SessionManager {
       // Tokens never follow a redirect.
       sent = this.#fetchFn(url, { ...request, headers, redirect: 'manual' });
     } catch (thrown) {
-      // A caller's Headers or fetch that throws rejects this call; it never escapes.
-      return Promise.reject(thrown);
+      // A caller's Headers or fetch that throws rejects this call; it never escapes, and
+      // never with the platform's message quoting the Authorization header.
+      return Promise.reject(quotesToken(thrown, authorization) ? unsendableToken(connectionId) : thrown);
     }
     return Promise.resolve(sent).then((response) => {
       const status = statusOf(response);

@@ -104,8 +104,9 @@ pub trait Clock {
 pub trait Events {
     /// Whether anyone listens (so no event is built for nobody).
     fn wants_events(&self) -> bool;
-    /// Hands over one event.
-    fn emit(&self, event: &Event<'_>);
+    /// Hands over one event; its texts must reach the listener without any of `secrets`
+    /// (the host serialises it through the redactor).
+    fn emit(&self, event: &Event<'_>, secrets: &[&str]);
 }
 
 /// Cryptography from the platform (WebCrypto in every runtime), so the module

@@ -4,4 +4,5 @@
 pub mod classify;
 pub mod origin;
 pub mod policy;
+pub mod redact;
 pub mod token_failure;

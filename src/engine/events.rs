@@ -140,13 +140,17 @@ impl<H: Host> Engine<H> {
         if !self.host.wants_events() {
             return;
         }
-        self.host.emit(&Event {
-            detail,
-            connection_id: id,
-            org_id: org,
-            user_id: user,
-            at: self.host.now_ms(),
-        });
+        let secrets = self.secrets_of(Some(id));
+        self.host.emit(
+            &Event {
+                detail,
+                connection_id: id,
+                org_id: org,
+                user_id: user,
+                at: self.host.now_ms(),
+            },
+            &exposed(&secrets),
+        );
     }
 
     /// Hands an event about a connection in memory.

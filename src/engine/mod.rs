@@ -12,6 +12,7 @@ use crate::decide::policy::{
     due_for_refresh, estimate_expiry, is_write, write_gate, ReadOnlyState, SpikeWindow, WriteGate,
     INTROSPECT_EVERY_MS,
 };
+use crate::decide::redact::{exposed, redact};
 use crate::decide::token_failure::{classify_token_failure, TokenFailure};
 use crate::error::{clip, ErrorCode, SessionError};
 use crate::grant::{introspect, refresh_token, revoke};
@@ -248,6 +249,23 @@ impl<H: Host> Engine<H> {
             conns: RefCell::new(HashMap::new()),
             orgs: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// Every secret this manager holds that a text about connection `id` could quote:
+    /// the client and webhook secrets, and the connection's tokens. Texts leave the
+    /// library through the redactor with these (`decide/redact`).
+    pub fn secrets_of(&self, id: Option<&str>) -> Vec<Secret> {
+        let mut secrets: Vec<Secret> = Vec::with_capacity(5);
+        secrets.extend(self.config.client_secret.iter().cloned());
+        secrets.extend(self.config.webhook.iter().map(|w| w.secret.clone()));
+        if let Some(id) = id {
+            self.with_conn(id, |c| {
+                secrets.push(c.record.access_token.clone());
+                secrets.extend(c.record.refresh_token.iter().cloned());
+                secrets.extend(c.local.iter().map(|l| l.access_token.clone()));
+            });
+        }
+        secrets
     }
 
     /// What every token response this engine takes is held to.

@@ -49,13 +49,16 @@ impl<H: Host> Engine<H> {
             },
         );
         if let Some(hook) = self.config.webhook.clone() {
+            // Salesforce's words go out verbatim, but never a secret they may echo.
+            let secrets = self.secrets_of(Some(id));
+            let description = redact(description, &exposed(&secrets));
             let body = encode(&WebhookBody {
                 r#type: "reauth_required",
                 connection_id: id,
                 org_id: &org,
                 user_id: &user,
                 reason,
-                description,
+                description: &description,
                 at: now,
             });
             let signature = match self.host.hmac_sha256_hex(&hook.secret, &body).await {

@@ -3,6 +3,7 @@
 //! the platform's `JSON.parse` made of a body or a record) in as [`Loose`] values,
 //! which typed records are then read from; thrown values described without secrets.
 
+use crate::decide::redact::redact_json;
 use crate::error::SessionError;
 use crate::wire::loose::Loose;
 use js_sys::{Array, Object, Reflect, JSON};
@@ -68,6 +69,17 @@ fn read_js(value: &JsValue, depth: usize) -> Option<Loose> {
     Some(Loose::Object(members))
 }
 
+/// A serde value as a plain JavaScript object, with every secret taken out of its
+/// texts: what leaves the library for a caller (errors, events, reports) goes this way.
+pub fn to_js_redacted<T: Serialize + ?Sized>(value: &T, secrets: &[&str]) -> JsValue {
+    let text = encode_json(value);
+    let clean = redact_json(&text, secrets);
+    if matches!(clean, std::borrow::Cow::Borrowed(_)) {
+        return to_js(value);
+    }
+    JSON::parse(&clean).unwrap_or(JsValue::NULL)
+}
+
 /// JSON text read by the platform's own parser.
 pub fn parse_json(text: &str) -> Option<Loose> {
     loose_from_js(&JSON::parse(text).ok()?)
@@ -81,9 +93,15 @@ pub fn encode_json<T: Serialize + ?Sized>(value: &T) -> String {
         .unwrap_or_default()
 }
 
-/// The error record the JavaScript wrapper turns into a `SalesforceSessionError`.
+/// The error record the JavaScript wrapper turns into a `SalesforceSessionError`
+/// (errors raised before any connection is known: nothing secret to take out).
 pub fn error_record(e: &SessionError) -> JsValue {
     to_js(&e.record())
+}
+
+/// The error record of an error about a connection, through the redactor.
+pub fn error_record_redacted(e: &SessionError, secrets: &[crate::secret::Secret]) -> JsValue {
+    to_js_redacted(&e.record(), &crate::decide::redact::exposed(secrets))
 }
 
 /// A short, secret-free description of a thrown JavaScript value.

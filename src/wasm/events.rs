@@ -1,6 +1,6 @@
 //! `Events` over the caller's `onEvent`: each event crosses as a plain object built once.
 
-use super::convert::to_js;
+use super::convert::to_js_redacted;
 use super::js_host::JsHost;
 use crate::engine::events::Event;
 use crate::host::Events;
@@ -11,9 +11,9 @@ impl Events for JsHost {
         self.on_event.is_some()
     }
 
-    fn emit(&self, event: &Event<'_>) {
+    fn emit(&self, event: &Event<'_>, secrets: &[&str]) {
         let Some(f) = &self.on_event else { return };
         // A listener that throws must not break the call it observes.
-        let _ = f.call1(&JsValue::UNDEFINED, &to_js(event));
+        let _ = f.call1(&JsValue::UNDEFINED, &to_js_redacted(event, secrets));
     }
 }

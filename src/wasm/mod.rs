@@ -12,10 +12,13 @@ mod store;
 mod transport;
 
 use crate::config::Config;
+use crate::decide::redact::exposed;
 use crate::engine::{Engine, FetchError, Outgoing};
 use crate::error::SessionError;
 use crate::secret::Secret;
-use convert::{describe, error_record, loose_from_js, to_js};
+use convert::{
+    describe, error_record, error_record_redacted, loose_from_js, to_js, to_js_redacted,
+};
 use js_host::JsHost;
 use js_sys::{Function, Promise};
 use std::rc::Rc;
@@ -62,7 +65,9 @@ impl WasmSessions {
                 .connect(&id, &token_json)
                 .await
                 .map(|i| to_js(&i))
-                .map_err(|e| error_record(&e))
+                .map_err(|e| {
+                    error_record_redacted(&e, &engine.secrets_of(e.connection_id.as_deref()))
+                })
         })
     }
 
@@ -75,7 +80,9 @@ impl WasmSessions {
                 .connect_refresh_token(&id, &refresh_token)
                 .await
                 .map(|i| to_js(&i))
-                .map_err(|e| error_record(&e))
+                .map_err(|e| {
+                    error_record_redacted(&e, &engine.secrets_of(e.connection_id.as_deref()))
+                })
         })
     }
 
@@ -93,7 +100,9 @@ impl WasmSessions {
                 .load_origin(&id)
                 .await
                 .map(JsValue::from)
-                .map_err(|e| error_record(&e))
+                .map_err(|e| {
+                    error_record_redacted(&e, &engine.secrets_of(e.connection_id.as_deref()))
+                })
         })
     }
 
@@ -103,7 +112,10 @@ impl WasmSessions {
         future_to_promise(async move {
             match engine.fetch(&id, &input, &method, &init).await {
                 Ok(response) => Ok(response.value),
-                Err(FetchError::Session(e)) => Err(error_record(&e)),
+                Err(FetchError::Session(e)) => Err(error_record_redacted(
+                    &e,
+                    &engine.secrets_of(e.connection_id.as_deref()),
+                )),
                 Err(FetchError::Transport(e)) => Err(e),
             }
         })
@@ -125,7 +137,10 @@ impl WasmSessions {
                 Ok(parts.into())
             }
             Ok(None) => Ok(JsValue::UNDEFINED),
-            Err(e) => Err(error_record(&e)),
+            Err(e) => Err(error_record_redacted(
+                &e,
+                &self.engine.secrets_of(e.connection_id.as_deref()),
+            )),
         }
     }
 
@@ -163,7 +178,10 @@ impl WasmSessions {
             let response = transport::JsReply::from_value(response)?;
             match engine.resume(&id, call, response, used).await {
                 Ok(response) => Ok(response.value),
-                Err(FetchError::Session(e)) => Err(error_record(&e)),
+                Err(FetchError::Session(e)) => Err(error_record_redacted(
+                    &e,
+                    &engine.secrets_of(e.connection_id.as_deref()),
+                )),
                 Err(FetchError::Transport(e)) => Err(e),
             }
         })
@@ -173,11 +191,9 @@ impl WasmSessions {
     pub fn info(&self, id: String) -> Promise {
         let engine = self.engine.clone();
         future_to_promise(async move {
-            engine
-                .info(&id)
-                .await
-                .map(|i| to_js(&i))
-                .map_err(|e| error_record(&e))
+            engine.info(&id).await.map(|i| to_js(&i)).map_err(|e| {
+                error_record_redacted(&e, &engine.secrets_of(e.connection_id.as_deref()))
+            })
         })
     }
 
@@ -185,11 +201,9 @@ impl WasmSessions {
     pub fn refresh(&self, id: String) -> Promise {
         let engine = self.engine.clone();
         future_to_promise(async move {
-            engine
-                .refresh(&id)
-                .await
-                .map(|i| to_js(&i))
-                .map_err(|e| error_record(&e))
+            engine.refresh(&id).await.map(|i| to_js(&i)).map_err(|e| {
+                error_record_redacted(&e, &engine.secrets_of(e.connection_id.as_deref()))
+            })
         })
     }
 
@@ -201,7 +215,9 @@ impl WasmSessions {
                 .disconnect(&id, revoke)
                 .await
                 .map(|_| JsValue::UNDEFINED)
-                .map_err(|e| error_record(&e))
+                .map_err(|e| {
+                    error_record_redacted(&e, &engine.secrets_of(e.connection_id.as_deref()))
+                })
         })
     }
 
@@ -212,8 +228,10 @@ impl WasmSessions {
             engine
                 .diagnose(&id)
                 .await
-                .map(|r| to_js(&r))
-                .map_err(|e| error_record(&e))
+                .map(|r| to_js_redacted(&r, &exposed(&engine.secrets_of(Some(&r.connection_id)))))
+                .map_err(|e| {
+                    error_record_redacted(&e, &engine.secrets_of(e.connection_id.as_deref()))
+                })
         })
     }
 

@@ -1,7 +1,7 @@
 //! A JSON value read loosely, so that validation can say which member is wrong and
 //! how, instead of failing the whole document with a deserializer's message.
 
-use serde::de::value::{MapDeserializer, SeqDeserializer};
+use serde::de::value::{BorrowedStrDeserializer, SeqDeserializer};
 use serde::de::{self, Deserialize, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
@@ -178,9 +178,7 @@ impl<'de> Deserializer<'de> for &'de Loose {
             Loose::Num(n) => v.visit_f64(*n),
             Loose::Bool(b) => v.visit_bool(*b),
             Loose::Array(items) => v.visit_seq(SeqDeserializer::new(items.iter())),
-            Loose::Object(members) => v.visit_map(MapDeserializer::new(
-                members.iter().map(|(k, value)| (k.as_str(), value)),
-            )),
+            Loose::Object(members) => v.visit_map(Members::new(members)),
         }
     }
 
@@ -253,9 +251,7 @@ impl<'de> Deserializer<'de> for &'de Loose {
 
     fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, NotThatType> {
         match self {
-            Loose::Object(members) => v.visit_map(MapDeserializer::new(
-                members.iter().map(|(k, value)| (k.as_str(), value)),
-            )),
+            Loose::Object(members) => v.visit_map(Members::new(members)),
             _ => Err(NotThatType),
         }
     }
@@ -267,6 +263,45 @@ impl<'de> Deserializer<'de> for &'de Loose {
     serde::forward_to_deserialize_any! {
         i8 i16 i32 i64 i128 u8 u128 f32 f64 char bytes
         byte_buf unit unit_struct newtype_struct seq tuple tuple_struct
+    }
+}
+
+/// An object's members as serde reads a map: a lean access (no length checks to
+/// report, nothing to format), one member at a time.
+struct Members<'de> {
+    rest: std::slice::Iter<'de, (String, Loose)>,
+    value: Option<&'de Loose>,
+}
+
+impl<'de> Members<'de> {
+    fn new(members: &'de [(String, Loose)]) -> Self {
+        Members {
+            rest: members.iter(),
+            value: None,
+        }
+    }
+}
+
+impl<'de> MapAccess<'de> for Members<'de> {
+    type Error = NotThatType;
+
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, NotThatType> {
+        let Some((name, value)) = self.rest.next() else {
+            return Ok(None);
+        };
+        self.value = Some(value);
+        seed.deserialize(BorrowedStrDeserializer::new(name))
+            .map(Some)
+    }
+
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, NotThatType> {
+        seed.deserialize(self.value.take().unwrap_or(&Loose::Absent))
     }
 }
 

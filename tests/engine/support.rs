@@ -229,8 +229,10 @@ impl Events for FakeHost {
     fn wants_events(&self) -> bool {
         true
     }
-    fn emit(&self, event: &Event<'_>) {
-        let event = serde_json::to_value(event).expect("events serialize");
+    fn emit(&self, event: &Event<'_>, secrets: &[&str]) {
+        let text = serde_json::to_string(event).expect("events serialize");
+        let text = salesforce_session::decide::redact::redact_json(&text, secrets);
+        let event = serde_json::from_str(&text).expect("redacted events stay JSON");
         self.events.borrow_mut().push(event);
     }
 }
