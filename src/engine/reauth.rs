@@ -17,7 +17,15 @@ struct WebhookBody<'a> {
 }
 
 impl<H: Host> Engine<H> {
-    pub(super) async fn mark_reauth_required(&self, id: &str, reason: &str, description: &str) {
+    /// Marks the connection as needing a person — only if the store still holds the
+    /// refresh token that was refused: a fresh `connect()` meanwhile is left alone.
+    pub(super) async fn mark_reauth_required(
+        &self,
+        id: &str,
+        presented: &Secret,
+        reason: &str,
+        description: &str,
+    ) -> bool {
         let now = self.host.now_ms();
         let reauth = ReauthInfo {
             reason: reason.to_string(),
@@ -29,9 +37,15 @@ impl<H: Host> Engine<H> {
             Ok(Some(r)) => r,
             _ => match self.with_conn(id, |c| c.record.clone()) {
                 Some(r) => r,
-                None => return,
+                None => return false,
             },
         };
+        if base.refresh_token.as_ref() != Some(presented) {
+            // The record moved on (re-connected, or another worker stored a new refresh
+            // token): the refusal was of a token nobody holds any more.
+            let _ = self.adopt_record(id, base);
+            return false;
+        }
         let mut record = base;
         record.status = Status::ReauthRequired;
         record.reauth = Some(reauth);
@@ -75,7 +89,7 @@ impl<H: Host> Engine<H> {
                             ),
                         },
                     );
-                    return;
+                    return true;
                 }
             };
             let result = self
@@ -100,5 +114,6 @@ impl<H: Host> Engine<H> {
                 );
             }
         }
+        true
     }
 }

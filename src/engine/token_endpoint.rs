@@ -65,7 +65,15 @@ impl<H: Host> Engine<H> {
             let failure = match self.host.post_form(&request.url, &request.pairs()).await {
                 Ok(reply) if reply.status == 200 => {
                     return self
-                        .store_refreshed(id, reason, &reply.body, &stored, started, attempt)
+                        .store_refreshed(
+                            id,
+                            reason,
+                            &reply.body,
+                            &stored,
+                            &refresh_token,
+                            started,
+                            attempt,
+                        )
                         .await;
                 }
                 Ok(reply) => {
@@ -119,7 +127,13 @@ impl<H: Host> Engine<H> {
             },
         );
         if let Some((label, description)) = revocation {
-            self.mark_reauth_required(id, &label, &description).await;
+            if !self
+                .mark_reauth_required(id, &refresh_token, &label, &description)
+                .await
+            {
+                // The store holds another credential now: the call goes on with it.
+                return Ok(Renewed::Adopted);
+            }
         }
         Err(error)
     }
@@ -143,12 +157,14 @@ impl<H: Host> Engine<H> {
         e
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn store_refreshed(
         &self,
         id: &str,
         reason: RefreshReason,
         body: &str,
         stored: &RefreshDefaults,
+        presented: &Secret,
         started: u64,
         attempt: u32,
     ) -> Outcome {
@@ -224,7 +240,16 @@ impl<H: Host> Engine<H> {
             c.introspected = None;
         });
         if !record.ip_locked || rotated || next.instance_url != record.instance_url {
-            self.write_record(id, &next).await?;
+            // Written only over the record this refresh started from: a `connect()` (or
+            // another worker's rotation) stored meanwhile is newer and stays. What was
+            // minted is still good for this instance's calls until then.
+            match self.read_record(id).await? {
+                Some(now_stored) if now_stored.refresh_token.as_ref() != Some(presented) => {
+                    self.adopt_record(id, now_stored)?;
+                    return Ok(Renewed::Adopted);
+                }
+                _ => self.write_record(id, &next).await?,
+            }
         }
         if let Some(l) = next_local.as_ref().filter(|_| record.ip_locked) {
             self.write_local(id, &record.org_id, l).await?;

@@ -81,3 +81,37 @@ fn a_renewal_dropped_midway_releases_its_waiters_and_the_next_call_renews() {
     assert_eq!(token_requests(&w), 1);
     assert!(run(e.fetch("acme", "/services/data/v62.0/limits", "GET", &())).is_ok());
 }
+
+#[test]
+fn a_connect_during_a_refresh_is_not_overwritten_by_that_refresh() {
+    use std::task::{Context, Poll};
+    let w = world();
+    w.sf.borrow_mut().rotate = true;
+    let e = engine(&w, "w1", "10.0.0.1");
+    connect(&w, &e, "10.0.0.1");
+    let waker = futures::task::noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut refresh = Box::pin(e.refresh("acme"));
+    // Until its token request has been answered (the result is not stored yet).
+    while token_requests(&w) == 0 {
+        assert!(refresh.as_mut().poll(&mut cx).is_pending());
+    }
+    // A person authorizes again meanwhile: a new token family is stored.
+    let fresh = w.sf.borrow_mut().mint("10.0.0.1", w.now.get());
+    let fresh_refresh = serde_json::from_str::<serde_json::Value>(&fresh).unwrap()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    run(e.connect("acme", &fresh)).unwrap();
+    let done = loop {
+        if let Poll::Ready(r) = refresh.as_mut().poll(&mut cx) {
+            break r;
+        }
+    };
+    assert!(done.is_ok(), "{done:?}");
+    let stored = w.store.borrow().get("sfs:conn:acme").cloned().unwrap();
+    assert!(
+        stored.contains(&fresh_refresh),
+        "the store keeps the refresh token connect() stored"
+    );
+}
