@@ -102,6 +102,54 @@ function unparseableTarget(connectionId) {
   return sessionError(ErrorCodes.WRONG_INSTANCE_URL, "Refused to send the access token: the URL cannot be parsed", ['the platform URL parser refuses the input against the instance origin', 'nothing was sent'], { connectionId, fix: "Pass a path such as /services/data/v62.0/... or a URL on the connection's instance_url." });
 }
 
+/** How much of an error body is read to classify it, and for how long at most. */
+const PEEK_LIMIT_BYTES = 64 * 1024;
+const PEEK_TIMEOUT_MS = 3000;
+
+/**
+ * The first bytes of an error response's body, from a copy: enough to classify it
+ * (Salesforce's error bodies are small), never more than PEEK_LIMIT_BYTES and never
+ * longer than PEEK_TIMEOUT_MS, so a huge or never-ending body neither fills memory nor
+ * holds the call. The caller's response keeps its whole body.
+ */
+async function peekErrorBody(response) {
+  let reader;
+  try {
+    reader = response.clone().body?.getReader();
+  } catch {
+    return '';
+  }
+  if (!reader) return '';
+  const chunks = [];
+  let size = 0;
+  let timer;
+  const deadline = new Promise((resolve) => {
+    timer = setTimeout(resolve, PEEK_TIMEOUT_MS, null);
+  });
+  try {
+    while (size < PEEK_LIMIT_BYTES) {
+      const next = await Promise.race([reader.read(), deadline]);
+      if (!next || next.done) break;
+      chunks.push(next.value);
+      size += next.value.byteLength;
+    }
+  } catch {
+    /* a body that fails midway is classified on what arrived */
+  } finally {
+    clearTimeout(timer);
+    reader.cancel().catch(() => {});
+  }
+  const bytes = new Uint8Array(Math.min(size, PEEK_LIMIT_BYTES));
+  let at = 0;
+  for (const chunk of chunks) {
+    const part = chunk.subarray(0, bytes.length - at);
+    bytes.set(part, at);
+    at += part.length;
+    if (at === bytes.length) break;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
 /** A body sent twice (once, then again after a refresh) must be readable twice. */
 async function replayableBody(body) {
   if (isReadableStream(body)) return new Response(body).arrayBuffer();
@@ -164,7 +212,7 @@ export class SessionManager {
       throw sessionError(ErrorCodes.INVALID_CONFIG, "Invalid configuration: no fetch: pass option 'fetch'", ["option 'fetch' is missing and the runtime has no global fetch"]);
     }
     const onEvent = options.onEvent ? (event) => options.onEvent(event) : undefined;
-    this.#args = [plain, fetchFn, store, options.now, onEvent];
+    this.#args = [plain, fetchFn, store, options.now, onEvent, peekErrorBody];
     this.#fetchFn = fetchFn;
     this.instanceId = plain.instanceId;
     if (wasmReady) this.#engine = this.#build();

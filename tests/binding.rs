@@ -43,6 +43,7 @@ fn manager(fetch: Function, store: JsValue, on_event: Option<Function>) -> WasmS
         // A clock one second after the token's issued_at: no proactive refresh.
         Some(Function::new_no_args("return 1779461040475;")),
         on_event,
+        None,
     )
     .unwrap_or_else(|_| panic!("options are valid"))
 }
@@ -54,6 +55,7 @@ fn bad_options_throw_an_invalid_config_record() {
         options(r#"{"instanceId":"w1"}"#),
         recording_fetch(&calls),
         memory_store(),
+        None,
         None,
         None,
     )
@@ -71,6 +73,7 @@ fn bad_options_throw_an_invalid_config_record() {
         options(r#"{"clientId":"a","instanceId":"w1"}"#),
         recording_fetch(&calls),
         Object::new().into(),
+        None,
         None,
         None,
     )

@@ -17,6 +17,9 @@ pub struct JsHost {
     pub(super) store_delete: Function,
     pub(super) now: Option<Function>,
     pub(super) on_event: Option<Function>,
+    /// `peek(response)`: the first bytes of a copy of an error response's body, read
+    /// within a bound (js/core.js); the response itself is left whole for the caller.
+    pub(super) peek: Option<Function>,
     /// Bound of every request the library makes itself (token, introspection, probes, webhook).
     pub(super) request_timeout_ms: u64,
 }
@@ -35,6 +38,7 @@ impl JsHost {
         store: JsValue,
         now: Option<Function>,
         on_event: Option<Function>,
+        peek: Option<Function>,
         request_timeout_ms: u64,
     ) -> Result<JsHost, String> {
         Ok(JsHost {
@@ -45,6 +49,7 @@ impl JsHost {
             store,
             now,
             on_event,
+            peek,
             request_timeout_ms,
         })
     }

@@ -42,12 +42,13 @@ impl WasmSessions {
         store: JsValue,
         now: Option<Function>,
         on_event: Option<Function>,
+        peek: Option<Function>,
     ) -> Result<WasmSessions, JsValue> {
         let options = loose_from_js(&options)
             .ok_or_else(|| error_record(&SessionError::config("options must be plain data")))?;
         let config = Config::from_options(&options).map_err(|e| error_record(&e))?;
-        let host =
-            JsHost::new(fetch, store, now, on_event, config.token_timeout_ms).map_err(|why| {
+        let host = JsHost::new(fetch, store, now, on_event, peek, config.token_timeout_ms)
+            .map_err(|why| {
                 error_record(&SessionError::config(format!(
                     "option 'store' is refused: {why}"
                 )))

@@ -174,6 +174,13 @@ impl Transport for JsHost {
     }
 
     async fn peek_body(&self, response: &JsReply) -> String {
+        if let Some(peek) = &self.peek {
+            return settle(peek.call1(&JsValue::UNDEFINED, &response.value))
+                .await
+                .ok()
+                .and_then(|t| t.as_string())
+                .unwrap_or_default();
+        }
         let response: &Response = response.value.unchecked_ref();
         let Ok(copy) = response.clone() else {
             return String::new();
