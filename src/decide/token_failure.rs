@@ -90,6 +90,9 @@ pub enum TokenFailure {
     },
     /// Another refresh with the same token is in flight: wait, re-read, retry.
     Busy(String),
+    /// The refresh came from an egress IP outside the app's refresh-token IP allowlist
+    /// (SALESFORCE.md §7): not a revocation of consent; the refresh token is kept.
+    IpRestricted(String),
     /// `rate_limit_exceeded`.
     RateLimited(String),
     /// Wrong consumer key or secret, or a grant the app does not allow.
@@ -135,6 +138,9 @@ pub fn classify_token_failure(status: u16, body: &str) -> TokenFailure {
         {
             TokenFailure::Busy(err.description)
         }
+        "invalid_grant" if d.contains("ip restricted") => {
+            TokenFailure::IpRestricted(err.description)
+        }
         "invalid_grant" | "inactive_user" | "inactive_org" => TokenFailure::Revoked {
             reason: RevocationReason::from_grant_error(&err.error, &err.description),
             description: err.description,
@@ -165,6 +171,10 @@ impl TokenFailure {
                 .fix(reason.fix()),
             TokenFailure::Busy(d) => SessionError::new(ErrorCode::RefreshFailed, "Another refresh of this token kept the token endpoint busy")
                 .evidence(format!("token endpoint answered invalid_grant: \"{}\" (transient, not a revocation)", clip(&d, 200))),
+            TokenFailure::IpRestricted(d) => SessionError::new(ErrorCode::RefreshIpRestricted, "The refresh was refused for the IP address it came from; the refresh token was kept")
+                .evidence(format!("token endpoint answered invalid_grant: \"{}\"", clip(&d, 200)))
+                .evidence("not a revocation: the connected app's refresh-token IP allowlist (or the user's login IP ranges) excludes this egress IP")
+                .retryable(false),
             TokenFailure::RateLimited(d) => SessionError::new(ErrorCode::RateLimited, "Salesforce limited token requests for this user or app")
                 .evidence(format!("token endpoint answered rate_limit_exceeded: \"{}\"", clip(&d, 200))),
             TokenFailure::BadClient { error, description } => SessionError::new(ErrorCode::InvalidConfig, "The token endpoint refused the client credentials")
@@ -186,6 +196,21 @@ impl TokenFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ip_restricted_refresh_is_its_own_cause_not_a_revocation() {
+        for d in ["ip restricted", "IP restricted or invalid login hours"] {
+            let f = classify_token_failure(
+                400,
+                &format!(r#"{{"error":"invalid_grant","error_description":"{d}"}}"#),
+            );
+            assert_eq!(f, TokenFailure::IpRestricted(d.into()));
+            let e = f.into_error();
+            assert_eq!(e.code, ErrorCode::RefreshIpRestricted);
+            assert!(!e.reauth_required && !e.retryable);
+            assert!(e.evidence[0].contains(d));
+        }
+    }
 
     #[test]
     fn token_failures_are_classified() {
