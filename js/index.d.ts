@@ -91,7 +91,9 @@ export type SessionEvent =
   | (BaseEvent & { type: 'connected'; instanceUrl: string })
   | (BaseEvent & { type: 'disconnected'; revoked: boolean })
   | (BaseEvent & { type: 'introspection'; active: boolean; expiresAt: number | null })
-  | (BaseEvent & { type: 'webhook_failed'; detail: string });
+  | (BaseEvent & { type: 'webhook_failed'; detail: string })
+  /** A best-effort store operation failed and the call went on. */
+  | (BaseEvent & { type: 'store_failed'; operation: 'get' | 'put' | 'delete'; key: string; detail: string });
 
 export interface SessionManagerOptions {
   /** The connected app's consumer key. */
@@ -129,6 +131,8 @@ export interface SessionManagerOptions {
   refreshBackoffMs?: number;
   /** Ask the introspection endpoint for the real expiry when a client secret is set; default true. */
   introspect?: boolean;
+  /** Bounds (ms, 100 to 600000) every request the library makes of its own, token requests first; default 30000. */
+  tokenTimeoutMs?: number;
 }
 
 export interface ConnectionInfo {

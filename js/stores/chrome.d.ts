@@ -1,5 +1,5 @@
 // Types of the chrome.storage store (salesforce-session/stores/chrome).
-import type { KVStore } from '../index.js';
+import type { Store } from '../index.js';
 
 /** The promise form of a chrome.storage area (chrome.storage.local, chrome.storage.session). */
 export interface ChromeStorageArea {
@@ -8,8 +8,11 @@ export interface ChromeStorageArea {
   remove(keys: string): Promise<unknown>;
 }
 
-/** A store over an MV3 extension's chrome.storage area; throws INVALID_CONFIG for anything without get/set/remove. */
-export declare class ChromeStorageStore implements KVStore {
+/**
+ * A store over an MV3 extension's chrome.storage area; throws INVALID_CONFIG for anything without
+ * get/set/remove. A Store with `list` (for keepAlive); no lock or compareAndPut: one isolate needs none.
+ */
+export declare class ChromeStorageStore implements Store {
   constructor(area: ChromeStorageArea);
   get(key: string): Promise<string | null>;
   /** chrome.storage has no expiry: `options` are accepted and not applied. */

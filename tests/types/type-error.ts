@@ -3,6 +3,7 @@ import { SessionManager, SalesforceSessionError } from 'salesforce-session';
 import type { ErrorCode } from 'salesforce-session';
 import { ChromeStorageStore } from 'salesforce-session/stores/chrome';
 import { RedisStore } from 'salesforce-session/stores/redis';
+import { DurableObjectStore } from 'salesforce-session/stores/durable-object';
 
 // TS2345: clientId is required.
 export const noClientId = new SessionManager({ loginUrl: 'https://login.salesforce.com' });
@@ -16,3 +17,9 @@ export const notAnArea = new ChromeStorageStore({ get: async () => ({}) });
 export const statusText = (err: SalesforceSessionError): string => err.status;
 // TS2353: a Redis client has sendCommand (node-redis) or call (ioredis).
 export const notAClient = new RedisStore({ get: async () => null });
+// TS2345: a Durable Object namespace binding has idFromName and get.
+export const notANamespace = new DurableObjectStore({ get: () => ({ fetch: async () => new Response() }) });
+// TS2322: tokenTimeoutMs is a number of milliseconds.
+export const timeoutText = new SessionManager({ clientId: 'c', tokenTimeoutMs: '30s' });
+// TS2741: a Store has put (the KV shape), whatever optional methods it offers.
+export const lockOnly: import('salesforce-session').Store = { get: async () => null, delete: async () => {}, lock: async () => null };
