@@ -11,4 +11,4 @@ export function init(input) {
 }
 setLazyInit(init);
 
-export * from './core.js';
+export { SessionManager, SalesforceSessionError, ErrorCodes, MemoryStore } from './core.js';

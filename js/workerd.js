@@ -6,7 +6,7 @@ import { installWasm } from './core.js';
 initSync({ module: wasmModule });
 installWasm();
 
-export * from './core.js';
+export { SessionManager, SalesforceSessionError, ErrorCodes, MemoryStore } from './core.js';
 
 /** The wasm is ready at import here; `init()` exists so portable code can always call it. */
 export async function init() {}
