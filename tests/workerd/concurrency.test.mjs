@@ -8,10 +8,10 @@ const CONCURRENT = 50;
 const WAITERS = 10;
 const TOKEN_DELAY_MS = 1500;
 
-async function connected(t) {
+async function connected(t, store = 'kv') {
   const emu = await startEmu(t);
   const workers = await startWorkers(t, emu);
-  const connect = await workers.connect('kv', 'acme', await emu.mintTokenResponse());
+  const connect = await workers.connect(store, 'acme', await emu.mintTokenResponse());
   assert.equal(connect.status, 200, JSON.stringify(connect.body));
   return { emu, workers };
 }
@@ -36,20 +36,21 @@ const settle = (promise) => promise.then(
   (err) => ({ ok: false, error: `${err?.name}: ${err?.message}` }),
 );
 
-for (const [label, expire] of [
-  ['killed at the server', (emu) => emu.expireAllSessions()],
-  ['past its expiry by the clock', async (emu, workers) => {
+for (const [store, label, expire] of [
+  ['kv', 'killed at the server', (emu) => emu.expireAllSessions()],
+  ['kv', 'past its expiry by the clock', async (emu, workers) => {
     emu.advance((7200 + 60) * 1000);
     await workers.setClock(emu.now());
   }],
+  ['do', 'killed at the server', (emu) => emu.expireAllSessions()],
 ]) {
-  test(`${CONCURRENT} concurrent requests on a session ${label}: all succeed, 1 token request`, async (t) => {
-    const { emu, workers } = await connected(t);
+  test(`${CONCURRENT} concurrent requests (${store} store) on a session ${label}: all succeed, 1 token request`, async (t) => {
+    const { emu, workers } = await connected(t, store);
     emu.advance(1000);
     await expire(emu, workers);
     emu.clearLog();
 
-    const answers = await Promise.all(Array.from({ length: CONCURRENT }, () => settle(workers.call('kv', 'acme', LIMITS))));
+    const answers = await Promise.all(Array.from({ length: CONCURRENT }, () => settle(workers.call(store, 'acme', LIMITS))));
     const { succeeded, failed, failures } = tally(answers);
     const tokenRequests = emu.tokenRequests().length;
     t.diagnostic(`${CONCURRENT} requests: ${succeeded} succeeded, ${failed} failed, ${tokenRequests} token request(s)`);
