@@ -1,210 +1,132 @@
-// Measures the figures MISSION.md sets targets for and prints them (it asserts nothing:
-// the tests assert behaviour). Runs against the packed package from .scratch/consumer/.
-//   node bench.mjs            all figures
-//   BENCH_QUICK=1 node ...    fewer iterations
-import { gzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { spawn, spawnSync } from 'node:child_process';
+// Measures the packed package side by side with a bare fetch and jsforce on the project's emulator,
+// and prints one table, then one JSON line {"bench": …} with every figure. Figures only: nothing
+// here asserts (the tests assert behaviour). Runs from .scratch/consumer/ (scripts/bench.sh).
+//   node --expose-gc bench.mjs          all figures (about 1.5 minutes on 2 cores)
+//   BENCH_QUICK=1 node --expose-gc …    shorter rounds, fewer runs
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
-import { SessionManager, MemoryStore } from 'salesforce-session';
-import { startEmulator } from './tests/emulator/index.mjs';
+import { allClients, CLIENT_LABELS, CLIENT_NAMES } from './bench/clients.mjs';
+import { childProcessEmulator, inProcessEmulator, LIMITS_PATH } from './bench/emulators.mjs';
+import { measureLoad } from './bench/load.mjs';
+import { HERD_CALLS, measureHerd } from './bench/herd.mjs';
+import { measureNodeColdStart, measureWorkerdColdStart } from './bench/cold-start.mjs';
+import { measureMemory } from './bench/memory.mjs';
+import { measureCpu } from './bench/cpu.mjs';
+import { measureSizes } from './bench/sizes.mjs';
+import { fmt, median, progress, rounded } from './bench/stats.mjs';
+import { Table } from './bench/table.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-const ITERATIONS = QUICK ? 2000 : 20000;
-
-const ISSUED = Date.now();
-function tokenResponse(instanceUrl, n = 0) {
-  return {
-    access_token: `00D000000000001!bench-access-${n}`,
-    refresh_token: `5Aep-bench-${n}`,
-    instance_url: instanceUrl,
-    id: 'https://login.salesforce.com/id/00D000000000001AAA/005000000000001AAA',
-    token_type: 'Bearer',
-    issued_at: String(ISSUED),
-  };
-}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+const SETTINGS = {
+  concurrencies: [1, 16, 64],
+  load: QUICK ? { rounds: 3, seconds: 0.2, warmupSeconds: 0.1 } : { rounds: 7, seconds: 0.5, warmupSeconds: 0.25 },
+  herdRounds: QUICK ? 1 : 3,
+  coldStartRuns: QUICK ? 3 : 5,
+  workerdRuns: QUICK ? 2 : 3,
+  workerdBudgetMs: 20_000,
+  memoryConnections: 10_000,
+  cpu: QUICK ? { batches: 15, callsPerBatch: 500 } : { batches: 41, callsPerBatch: 1000 },
 };
-const fmt = (n, digits = 1) => n.toFixed(digits);
 
-/** A loopback HTTP server in its own process, so that client and server do not share one event loop. */
-async function startLoopbackServer() {
-  const code = `
-    const http = require('node:http');
-    const body = JSON.stringify({ totalSize: 1, done: true, records: [{ Id: '001000000000001AAA' }] });
-    const server = http.createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-        res.end(body);
-      });
-    });
-    server.keepAliveTimeout = 60000;
-    server.listen(0, '127.0.0.1', () => console.log(server.address().port));`;
-  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise((resolve, reject) => {
-    child.stdout.once('data', (d) => resolve(Number(String(d).trim())));
-    child.once('exit', (c) => reject(new Error(`loopback server exited with ${c}`)));
-  });
-  return { stop: () => child.kill(), url: `http://127.0.0.1:${port}` };
-}
+const began = performance.now();
+const figures = { settings: SETTINGS, node: process.version, call: `GET ${LIMITS_PATH}` };
 
-/** Per-call cost of the library alone: a fetch that answers at once, no network. */
-async function libraryOverhead() {
-  const canned = () => Promise.resolve(new Response('{}', { status: 200 }));
-  const sessions = new SessionManager({ clientId: 'bench', loginUrl: 'http://127.0.0.1:1', allowInsecureLoopback: true, fetch: canned });
-  await sessions.connect('acme', tokenResponse('http://127.0.0.1:2'));
-  const path = '/services/data/v62.0/query?q=SELECT+Id+FROM+Account';
-  for (let i = 0; i < 2000; i++) await sessions.fetch('acme', path);
-  const bare = [];
-  const lib = [];
-  for (let i = 0; i < ITERATIONS; i++) {
-    let t = performance.now();
-    await canned('http://127.0.0.1:2' + path, {});
-    bare.push(performance.now() - t);
-    t = performance.now();
-    await sessions.fetch('acme', path);
-    lib.push(performance.now() - t);
-  }
-  return { bare: median(bare) * 1000, lib: median(lib) * 1000 };
-}
-
-/** Median latency of sequential calls over loopback HTTP, bare fetch and through the library, interleaved. */
-async function loopbackLatency(base) {
-  const sessions = new SessionManager({ clientId: 'bench', loginUrl: base, allowInsecureLoopback: true });
-  await sessions.connect('acme', tokenResponse(base));
-  const path = '/services/data/v62.0/query?q=SELECT+Id+FROM+Account';
-  const bareCall = async () => (await fetch(base + path, { headers: { authorization: 'Bearer x' } })).arrayBuffer();
-  const libCall = async () => (await sessions.fetch('acme', path)).arrayBuffer();
-  for (let i = 0; i < 500; i++) {
-    await bareCall();
-    await libCall();
-  }
-  const n = QUICK ? 1000 : 5000;
-  const bare = [];
-  const lib = [];
-  for (let i = 0; i < n; i++) {
-    let t = performance.now();
-    await bareCall();
-    bare.push(performance.now() - t);
-    t = performance.now();
-    await libCall();
-    lib.push(performance.now() - t);
-  }
-  return { sessions, bareCall, libCall, bare: median(bare) * 1000, lib: median(lib) * 1000 };
-}
-
-async function throughput(call, concurrency, seconds) {
-  let done = 0;
-  const until = performance.now() + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < until) {
-        await call();
-        done++;
-      }
-    }),
-  );
-  return done / seconds;
-}
-
-async function tokenRequestsForConcurrentCalls() {
-  const emu = await startEmulator({ clientId: 'test-client' });
+async function loadFigures(startEmulatorSomewhere) {
+  const target = await startEmulatorSomewhere();
+  progress(`load, emulator ${target.where}${target.pid ? ` (pid ${target.pid})` : ''}`);
   try {
-    const sessions = new SessionManager({ clientId: 'test-client', loginUrl: emu.loginUrl, allowInsecureLoopback: true, now: () => emu.now() });
-    await sessions.connect('acme', await emu.mintTokenResponse());
-    emu.expireAllSessions();
-    const before = emu.tokenRequests().length;
-    const results = await Promise.all(Array.from({ length: 1000 }, () => sessions.fetch('acme', '/services/data/v62.0/limits').then((r) => r.status)));
-    return { tokenRequests: emu.tokenRequests().length - before, ok: results.filter((s) => s === 200).length };
-  } finally {
-    await emu.close();
-  }
-}
-
-async function memoryForConnections(count) {
-  const canned = () => Promise.resolve(new Response('{}', { status: 200 }));
-  global.gc?.();
-  const before = process.memoryUsage();
-  const sessions = new SessionManager({ clientId: 'bench', loginUrl: 'http://127.0.0.1:1', allowInsecureLoopback: true, fetch: canned, store: new MemoryStore() });
-  for (let i = 0; i < count; i++) {
-    await sessions.connect(`conn-${i}`, tokenResponse(`https://org${i}.my.salesforce.com`, i));
-  }
-  global.gc?.();
-  const after = process.memoryUsage();
-  return { heap: (after.heapUsed - before.heapUsed) / 2 ** 20, rss: (after.rss - before.rss) / 2 ** 20, external: (after.arrayBuffers - before.arrayBuffers) / 2 ** 20 };
-}
-
-/** In a fresh process: import + wasm instantiation, then connect + first call. Node loads its own
- *  fetch classes (Response, Headers) lazily on first use; that is paid before the clock starts. */
-function startupTime() {
-  const script = `
-    new Headers(); new Response('');
-    const t0 = performance.now();
-    const { SessionManager } = await import('salesforce-session');
-    const t1 = performance.now();
-    const sessions = new SessionManager({ clientId: 'bench', loginUrl: 'http://127.0.0.1:1', allowInsecureLoopback: true, fetch: async () => new Response('{}') });
-    await sessions.connect('acme', ${JSON.stringify(tokenResponse('http://127.0.0.1:2'))});
-    await sessions.fetch('acme', '/services/data/v62.0/limits');
-    console.log(JSON.stringify([t1 - t0, performance.now() - t1]));`;
-  const loads = [];
-  const firsts = [];
-  for (let i = 0; i < 5; i++) {
-    // From the consumer's folder, where the installed package resolves.
-    const cwd = path.dirname(fileURLToPath(import.meta.url));
-    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd, encoding: 'utf8' });
-    if (out.status !== 0) throw new Error(`startup probe failed: ${out.stderr.trim()}`);
-    const [load, first] = JSON.parse(out.stdout.trim());
-    loads.push(load);
-    firsts.push(first);
-  }
-  return { load: median(loads), first: median(firsts) };
-}
-
-const require = createRequire(import.meta.url);
-const wasmPath = require.resolve('salesforce-session/package.json').replace(/package\.json$/, 'salesforce_session_bg.wasm');
-const wasm = readFileSync(wasmPath);
-
-console.log('salesforce-session benchmarks (figures only; targets from MISSION.md in brackets)\n');
-console.log(`wasm size: ${wasm.length} bytes raw, ${gzipSync(wasm, { level: 9 }).length} bytes gzipped [<= 98304 gzipped]`);
-const startup = startupTime();
-console.log(`instantiation + first call (fresh process, median of 5): ${fmt(startup.load + startup.first)} ms = import and instantiate ${fmt(startup.load)} ms + connect and first call ${fmt(startup.first)} ms [< 15 ms]`);
-
-const over = await libraryOverhead();
-console.log(`library cost per call, canned fetch, median of ${ITERATIONS}: ${fmt(over.lib - over.bare, 2)} µs (bare ${fmt(over.bare, 2)} µs, library ${fmt(over.lib, 2)} µs)`);
-
-const server = await startLoopbackServer();
-try {
-  const lat = await loopbackLatency(server.url);
-  console.log(`loopback HTTP, median latency: bare fetch ${fmt(lat.bare)} µs, library ${fmt(lat.lib)} µs, overhead ${fmt(lat.lib - lat.bare)} µs [< 15 µs]`);
-  const seconds = QUICK ? 0.5 : 1.5;
-  const rounds = QUICK ? 3 : 5;
-  for (const c of [1, 64]) {
-    // Alternating rounds, so that neither side gains from running later; the median ratio is the figure.
-    await throughput(lat.bareCall, c, seconds / 2);
-    await throughput(lat.libCall, c, seconds / 2);
-    const bare = [];
-    const lib = [];
-    const ratios = [];
-    for (let r = 0; r < rounds; r++) {
-      bare.push(await throughput(lat.bareCall, c, seconds));
-      lib.push(await throughput(lat.libCall, c, seconds));
-      ratios.push(lib.at(-1) / bare.at(-1));
+    const clients = await allClients(target);
+    const out = {};
+    for (const concurrency of SETTINGS.concurrencies) {
+      out[`c${concurrency}`] = await measureLoad(clients, { concurrency, ...SETTINGS.load, betweenRounds: target.clearLog });
     }
-    console.log(`throughput at concurrency ${c} (median of ${rounds} rounds): bare ${fmt(median(bare), 0)}/s, library ${fmt(median(lib), 0)}/s, ratio ${fmt(median(ratios), 3)} [>= 0.95]`);
+    return out;
+  } finally {
+    await target.close();
   }
-} finally {
-  server.stop();
 }
 
-const flight = await tokenRequestsForConcurrentCalls();
-console.log(`1,000 concurrent calls on an expired session: ${flight.tokenRequests} token request(s), ${flight.ok} succeeded [exactly 1]`);
+figures.load = { inProcess: await loadFigures(inProcessEmulator), ownProcess: await loadFigures(childProcessEmulator) };
+progress('herd');
+figures.herd = await measureHerd(SETTINGS.herdRounds);
+progress('cold start (Node)');
+figures.coldStartNode = await measureNodeColdStart(SETTINGS.coldStartRuns);
+progress('cold start (workerd)');
+try {
+  figures.coldStartWorkerd = await measureWorkerdColdStart(SETTINGS.workerdRuns, SETTINGS.workerdBudgetMs);
+} catch (err) {
+  figures.coldStartWorkerd = { skipped: `failed: ${err.message.split('\n')[0]}` };
+}
+progress('memory');
+figures.memory = measureMemory(SETTINGS.memoryConnections);
+progress('library CPU per call');
+figures.cpu = await measureCpu(SETTINGS.cpu);
+figures.sizes = measureSizes();
+figures.seconds = (performance.now() - began) / 1000;
 
-const mem = await memoryForConnections(10_000);
-console.log(`10,000 connections in one instance: JS heap +${fmt(mem.heap)} MiB, array buffers (wasm memory) +${fmt(mem.external)} MiB, rss +${fmt(mem.rss)} MiB [< 20 MiB]`);
+// ---- the table ----
+const table = new Table(CLIENT_NAMES.map((n) => CLIENT_LABELS[n]));
+const L = SETTINGS.load;
+for (const [key, title] of [['inProcess', 'emulator in the same process'], ['ownProcess', 'emulator in its own process']]) {
+  table.section(`${title}: ${figures.call}, ${L.rounds} alternating rounds of ${L.seconds} s per client (after ${L.warmupSeconds} s warm-up)`);
+  for (const [c, byClient] of Object.entries(figures.load[key])) {
+    const cells = (pick) => CLIENT_NAMES.map((n) => pick(byClient[n], n));
+    const n = c.slice(1);
+    table.row(`c=${n} median latency (µs)`, ...cells((f) => fmt(f.medianUs, 0)));
+    table.row(`c=${n} median − bare (µs)`, ...cells((f, name) => (name === 'bare' ? '' : fmt(f.medianUs - byClient.bare.medianUs, 0))));
+    table.row(`c=${n} p99 latency (µs)`, ...cells((f) => fmt(f.p99Us, 0)));
+    table.row(`c=${n} throughput (calls/s)`, ...cells((f) => fmt(f.throughput, 0)));
+    table.row(`c=${n} throughput ÷ bare (median of rounds)`, ...cells((f, name) => (name === 'bare' ? '1' : fmt(f.ratioToBare, 3))));
+  }
+}
+
+table.section(`herd: ${HERD_CALLS} concurrent calls on an expired session, fresh in-process emulator, ${SETTINGS.herdRounds} round(s); max or median over rounds`);
+const herd = (name, pick, digits, how = 'max') => {
+  const values = figures.herd[name].map(pick);
+  return fmt(how === 'max' ? Math.max(...values) : median(values), digits);
+};
+table.row('token requests (max)', '', herd('package', (h) => h.tokenRequests, 0), herd('jsforce', (h) => h.tokenRequests, 0));
+table.row('401s seen by the emulator (max)', '', herd('package', (h) => h.unauthorized, 0), herd('jsforce', (h) => h.unauthorized, 0));
+table.row('failed calls (max)', '', herd('package', (h) => h.failed, 0), herd('jsforce', (h) => h.failed, 0));
+table.row('wall time (ms, median)', '', herd('package', (h) => h.wallMs, 0, 'median'), herd('jsforce', (h) => h.wallMs, 0, 'median'));
+
+const cs = figures.coldStartNode;
+table.section(`cold start in Node: a fresh process, first line to first response read; median of ${SETTINGS.coldStartRuns}, alternating`);
+table.row('first call (ms)', fmt(cs.bare.total), fmt(cs.package.total), fmt(cs.jsforce.total));
+table.row('  of which import (ms)', '', fmt(cs.package.import), fmt(cs.jsforce.import));
+table.row('  of which connect (ms)', '', fmt(cs.package.connect), '');
+table.row('  of which the call (ms)', fmt(cs.bare.total), fmt(cs.package.firstCall), fmt(cs.jsforce.firstCall));
+table.row('minus bare first fetch (ms)', '', fmt(cs.packageMinusBareMs), fmt(cs.jsforceMinusBareMs));
+table.row('since process start (ms)', fmt(cs.bare.sinceStart), fmt(cs.package.sinceStart), fmt(cs.jsforce.sinceStart));
+
+const cw = figures.coldStartWorkerd;
+table.section(`cold start in workerd (Miniflare): new Miniflare to first response; median of ${SETTINGS.workerdRuns}`);
+if (cw.skipped) {
+  table.row(`skipped: ${cw.skipped}`);
+} else {
+  table.row('Miniflare ready (ms, compiles the wasm)', fmt(cw.bare.readyMs), fmt(cw.package.readyMs), 'n/a');
+  table.row('first call after ready (ms)', fmt(cw.bare.firstCallMs), fmt(cw.package.firstCallMs), 'n/a');
+  table.row('total (ms)', fmt(cw.bare.totalMs), fmt(cw.package.totalMs), 'n/a');
+  table.row('minus bare (ms)', '', fmt(cw.packageMinusBareMs), '');
+}
+
+const mem = figures.memory;
+table.section(`memory: ${SETTINGS.memoryConnections} connections in one instance, fresh process each, after gc (MiB)`);
+table.row('JS heap', '', fmt(mem.package.heapMiB, 2), fmt(mem.jsforce.heapMiB, 2));
+table.row('external (wasm memory counts here)', '', fmt(mem.package.externalMiB, 2), fmt(mem.jsforce.externalMiB, 2));
+table.row('  of which arrayBuffers', '', fmt(mem.package.arrayBuffersMiB, 2), fmt(mem.jsforce.arrayBuffersMiB, 2));
+table.row('heap + external', '', fmt(mem.package.totalMiB, 2), fmt(mem.jsforce.totalMiB, 2));
+
+const cpu = figures.cpu;
+table.section(`library CPU per call: a fetch answering one prebuilt Response; median of ${SETTINGS.cpu.batches} batches of ${SETTINGS.cpu.callsPerBatch} sequential calls`);
+table.row('per call (µs)', fmt(cpu.bareUs, 2), fmt(cpu.packageUs, 2), 'n/a (no fetch option)');
+table.row('minus bare (µs)', '', fmt(cpu.overheadUs, 2), '');
+
+const sz = figures.sizes;
+table.section('sizes (bytes)');
+table.row('.wasm raw', '', sz.wasmRawBytes, '');
+table.row('.wasm gzip -9', '', sz.wasmGzipBytes, '');
+table.row(`packed tarball${sz.tarball ? ` (${sz.tarball.name})` : ''}`, '', sz.tarball?.bytes ?? 'not found', '');
+
+console.log(`salesforce-session bench: ${figures.call}, Node ${process.version}; figures only, nothing asserted; ${fmt(figures.seconds, 0)} s\n`);
+console.log(table.render());
+console.log(JSON.stringify({ bench: rounded(figures) }));

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Packs pkg/ into the tarball users would install, and installs that tarball into a scratch consumer
-# (.scratch/consumer/) holding copies of tests/, demo.mjs and bench.mjs, so they exercise the packed package.
+# (.scratch/consumer/) holding copies of tests/, demo.mjs, bench.mjs and bench/, so they exercise the packed package.
 # Usage: scripts/pack.sh [--skip-build]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -52,4 +52,8 @@ for script in demo.mjs bench.mjs; do
     cp "scripts/$script" "$CONSUMER_DIR/$script"
   fi
 done
+# bench.mjs's sections (bench/*.mjs beside it).
+if [[ -d scripts/bench ]]; then
+  cp -R scripts/bench "$CONSUMER_DIR/bench"
+fi
 echo "installed $(node -p 'require(process.argv[1]).version' "$CONSUMER_DIR/node_modules/salesforce-session/package.json") from ${tarball#"$REPO_ROOT"/} into ${CONSUMER_DIR#"$REPO_ROOT"/}"

@@ -1,0 +1,65 @@
+// Run in a fresh process (node --expose-gc memory-probe.mjs package|jsforce COUNT): memory held by
+// COUNT connections in one instance, after gc, as deltas from the loaded library with none.
+// Prints one JSON line. wasm linear memory counts in `external` and `arrayBuffers`.
+import { MemoryStore, SessionManager } from 'salesforce-session';
+import jsforce from 'jsforce';
+
+const [kind, countArg] = process.argv.slice(2);
+const count = Number(countArg);
+if (typeof global.gc !== 'function') throw new Error('memory-probe needs --expose-gc');
+
+const ISSUED = String(Date.now());
+const tokenResponse = (i) => ({
+  access_token: `00D000000000001!bench-access-token-${i}-${'x'.repeat(80)}`,
+  refresh_token: `5Aep861bench-refresh-${i}-${'y'.repeat(60)}`,
+  instance_url: `https://org${i}.my.salesforce.com`,
+  id: `https://login.salesforce.com/id/00D000000000001AAA/005${String(i).padStart(12, '0')}AAA`,
+  token_type: 'Bearer',
+  issued_at: ISSUED,
+});
+
+function settledUsage() {
+  global.gc();
+  global.gc();
+  return process.memoryUsage();
+}
+
+const canned = new Response('{}');
+let holder;
+// Load and warm each library before the baseline, so the figures are the connections' alone.
+if (kind === 'package') {
+  holder = new SessionManager({ clientId: 'bench', loginUrl: 'https://login.salesforce.com', fetch: async () => canned, store: new MemoryStore() });
+  await holder.connect('warm', tokenResponse('warm'));
+  await holder.disconnect('warm');
+} else if (kind === 'jsforce') {
+  holder = [];
+  const oauth2 = new jsforce.OAuth2({ loginUrl: 'https://login.salesforce.com', clientId: 'bench', redirectUri: 'http://127.0.0.1/callback' });
+  holder.oauth2 = oauth2;
+  new jsforce.Connection({ oauth2, instanceUrl: 'https://warm.my.salesforce.com', accessToken: 'warm', refreshToken: 'warm', version: '62.0' });
+} else {
+  throw new Error(`unknown memory-probe kind ${kind}`);
+}
+
+const before = settledUsage();
+for (let i = 0; i < count; i++) {
+  const t = tokenResponse(i);
+  if (kind === 'package') {
+    await holder.connect(`conn-${i}`, t);
+  } else {
+    holder.push(new jsforce.Connection({ oauth2: holder.oauth2, instanceUrl: t.instance_url, accessToken: t.access_token, refreshToken: t.refresh_token, version: '62.0' }));
+  }
+}
+const after = settledUsage();
+const MiB = 2 ** 20;
+const heapMiB = (after.heapUsed - before.heapUsed) / MiB;
+const externalMiB = (after.external - before.external) / MiB;
+console.log(JSON.stringify({
+  connections: count,
+  heapMiB,
+  externalMiB,
+  arrayBuffersMiB: (after.arrayBuffers - before.arrayBuffers) / MiB,
+  totalMiB: heapMiB + externalMiB,
+  rssMiB: (after.rss - before.rss) / MiB,
+}));
+// Keeps the connections reachable until the figures are taken.
+if (holder === null) console.log('');
