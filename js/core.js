@@ -32,9 +32,13 @@ const REQUEST_FIELDS = ['signal', 'cache', 'credentials', 'mode', 'keepalive', '
 
 const EMPTY_INIT = Object.freeze({});
 
+/**
+ * A name for this manager, unique enough to tell instances apart (it is no secret): built
+ * without WebCrypto, whose first use costs milliseconds at start-up in Node.
+ */
 function randomInstanceId() {
-  const uuid = globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
-  return `instance-${uuid.slice(0, 13)}`;
+  const random = Math.random().toString(36).slice(2, 10).padEnd(8, '0');
+  return `instance-${Date.now().toString(36).slice(-5)}${random}`;
 }
 
 function isRequest(input) {
