@@ -113,5 +113,22 @@ export function send(req, res, entry, reply) {
   entry.status = rendered.status;
   entry.errorCode = reply.errorCode ?? reply.restErrors?.[0]?.errorCode ?? null;
   res.writeHead(rendered.status, rendered.headers);
-  res.end(rendered.body);
+  if (rendered.stream) streamBody(res, rendered.stream);
+  else res.end(rendered.body);
+}
+
+/** Writes `prefix` then `chunk` repeated to `bytes` in all (or until the connection closes when `endless`), minding backpressure. */
+function streamBody(res, { prefix, chunk, bytes, endless }) {
+  const piece = Buffer.from(String(chunk).repeat(Math.max(1, Math.ceil(65536 / Math.max(1, Buffer.byteLength(String(chunk)))))));
+  let left = endless ? Infinity : Math.max(0, bytes - Buffer.byteLength(prefix));
+  const pump = () => {
+    while (!res.destroyed && left > 0) {
+      const next = left >= piece.length ? piece : piece.subarray(0, left);
+      left -= next.length;
+      if (!res.write(next)) return void res.once('drain', pump);
+    }
+    if (!res.destroyed) res.end();
+  };
+  if (prefix) res.write(prefix);
+  pump();
 }

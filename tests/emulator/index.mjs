@@ -11,7 +11,7 @@ import { OrgState } from './state.mjs';
 import { defaultPolicy } from './policy.mjs';
 import { normaliseAddress, readBody, send, parseAuthorization, htmlPage, restError } from './http.mjs';
 import { rest, edge420, EXPIRED_TOKEN } from './errors.mjs';
-import { edgeRefuses } from './policy.mjs';
+import { edgeRefuses, echoCredentials, errorBodyReply } from './policy.mjs';
 import {
   tokenEndpoint, revokeEndpoint, introspectEndpoint, authorizeEndpoint, identityEndpoint, toPublicKey,
   authorizeAsUser, noteTokenRequest,
@@ -51,7 +51,7 @@ function routeInstance(ctx) {
   const common = commonRoute(ctx);
   if (common) return common;
   const path = ctx.url.pathname;
-  if (isUnder(path, '/services/data')) return dataApi(ctx);
+  if (isUnder(path, '/services/data')) return errorBodyReply(ctx) ?? dataApi(ctx);
   if (isUnder(path, '/services/Soap')) return soapApi(ctx);
   if (isUnder(path, '/services/async')) return bulkApi(ctx);
   return htmlPage(404, 'Page Not Found');
@@ -111,7 +111,7 @@ export async function startEmulator(options = {}) {
           if (req.method === 'POST' && url.pathname === TOKEN_PATH) noteTokenRequest(ctx);
           reply = edge420(clock());
         } else {
-          reply = await router(ctx);
+          reply = echoCredentials(ctx, await router(ctx));
         }
       } catch (err) {
         reply = err?.tooLarge

@@ -35,6 +35,10 @@ export function defaultPolicy() {
     edge420: false,                    // true (both hosts), 'login' or 'instance': HTTP 420 HTML on every request
     edge420Requests: null,             // with edge420: how many more requests get it (null = all)
     tokenHang: false,                  // true, or a count of token requests that never get an answer
+
+    // Hostile servers (tests of what a client does with them; Salesforce does neither).
+    echoCredentials: false,            // error replies quote the credentials the request presented
+    errorBody: null,                   // REST data API: {status, bytes, chunk, prefix, contentType, endless, count}
   };
 }
 
@@ -158,4 +162,69 @@ export function firstObjection(checks, ctx) {
     if (result) return result;
   }
   return null;
+}
+
+// ---- hostile servers --------------------------------------------------------------------------
+
+/** The credentials a request presented: bearer token and the secret-bearing form fields. */
+function presentedCredentials(ctx) {
+  const out = [];
+  if (ctx.entry.token) out.push(`session=${ctx.entry.token}`);
+  const type = String(ctx.req.headers['content-type'] ?? '').toLowerCase();
+  if (type.startsWith('application/x-www-form-urlencoded')) {
+    const form = new URLSearchParams(ctx.body.toString('utf8'));
+    for (const name of ['refresh_token', 'client_secret', 'token', 'assertion', 'code', 'code_verifier']) {
+      if (form.get(name)) out.push(`${name}=${form.get(name)}`);
+    }
+  }
+  return out.join(' ');
+}
+
+/**
+ * `echoCredentials`: an error reply (OAuth `error_description`, REST `message`) quotes what the
+ * request presented, as a careless proxy or server might. Other replies are returned unchanged.
+ */
+export function echoCredentials(ctx, reply) {
+  if (!ctx.policy.echoCredentials || !reply || reply.abandoned) return reply;
+  const quoted = presentedCredentials(ctx);
+  if (!quoted) return reply;
+  if (reply.restErrors) {
+    return { ...reply, restErrors: reply.restErrors.map((e) => ({ ...e, message: `${e.message} (presented ${quoted})` })) };
+  }
+  if (reply.errorCode && typeof reply.body === 'string' && reply.body.startsWith('{')) {
+    let parsed;
+    try {
+      parsed = JSON.parse(reply.body);
+    } catch {
+      return reply;
+    }
+    if (typeof parsed.error_description !== 'string') return reply;
+    parsed.error_description = `${parsed.error_description} (presented ${quoted})`;
+    return { ...reply, body: JSON.stringify(parsed) };
+  }
+  return reply;
+}
+
+/**
+ * `errorBody`: the REST data API answers with a large (or endless) error body instead of routing:
+ * `prefix`, then `chunk` repeated up to `bytes` in all (or forever with `endless`), for `count`
+ * more requests (null = all). Streamed, so 50 MiB costs the emulator no 50 MiB string.
+ */
+export function errorBodyReply({ policy }) {
+  const spec = policy.errorBody;
+  if (!spec) return null;
+  if (typeof spec.count === 'number') {
+    if (spec.count <= 0) return null;
+    spec.count -= 1;
+  }
+  const {
+    status = 500, bytes = 1 << 20, chunk = 'x', prefix = '', contentType = 'application/json;charset=UTF-8', endless = false,
+  } = spec;
+  return {
+    status,
+    headers: { 'content-type': contentType },
+    body: '',
+    errorCode: 'HOSTILE_BODY',
+    stream: { prefix, chunk, bytes, endless },
+  };
 }
