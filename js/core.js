@@ -154,6 +154,30 @@ async function peekErrorBody(response) {
   return new TextDecoder().decode(bytes);
 }
 
+/**
+ * `promise`, or the reason `signal` aborts with, whichever comes first. What the promise
+ * does goes on (a refresh other calls share is never cut short); only this wait ends.
+ */
+function untilAborted(promise, signal) {
+  if (!signal || typeof signal.addEventListener !== 'function') return promise;
+  if (signal.aborted) {
+    // The work was started anyway; its own outcome no longer has anyone waiting.
+    Promise.resolve(promise).catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  let onAbort;
+  const aborted = new Promise((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([promise, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
+}
+
+/** The fetch the engine is given: every request ends when its signal fires, even with a fetch that ignores signals. */
+function boundedFetch(fetchFn) {
+  return (url, init) => untilAborted(fetchFn(url, init), init?.signal);
+}
+
 /** A body sent twice (once, then again after a refresh) must be readable twice. */
 async function replayableBody(body) {
   if (isReadableStream(body)) return new Response(body).arrayBuffer();
@@ -215,8 +239,14 @@ export class SessionManager {
     if (typeof fetchFn !== 'function') {
       throw sessionError(ErrorCodes.INVALID_CONFIG, "Invalid configuration: no fetch: pass option 'fetch'", ["option 'fetch' is missing and the runtime has no global fetch"]);
     }
-    const onEvent = options.onEvent ? (event) => options.onEvent(event) : undefined;
-    this.#args = [plain, fetchFn, store, options.now, onEvent, peekErrorBody];
+    // A listener that throws, or whose promise rejects, never breaks the call it observes.
+    const onEvent = options.onEvent
+      ? (event) => {
+          const returned = options.onEvent(event);
+          if (typeof returned?.then === 'function') returned.then(undefined, () => {});
+        }
+      : undefined;
+    this.#args = [plain, boundedFetch(fetchFn), store, options.now, onEvent, peekErrorBody];
     this.#fetchFn = fetchFn;
     this.instanceId = plain.instanceId;
     if (wasmReady) this.#engine = this.#build();
@@ -306,8 +336,10 @@ export class SessionManager {
       } catch (thrown) {
         return Promise.reject(fromWasm(thrown));
       }
-      if (prepared === undefined) return engine.fetch(connectionId, target, method, request).catch(rethrow);
-      if (!prepared[0].startsWith(base)) this.#origins.set(connectionId, new URL(prepared[0]).origin);
+      if (prepared === undefined) return untilAborted(engine.fetch(connectionId, target, method, request), request.signal).catch(rethrow);
+      // The instance moved (a refresh changed instance_url): resolve later calls against
+      // where it is now. (A call to the identity URL goes elsewhere without any move.)
+      if (!prepared[0].startsWith(base)) this.#cacheOrigin(engine, connectionId);
       return this.#sendPrepared(engine, connectionId, method, request, prepared);
     }
     return this.#slowFetch(connectionId, input, init);
@@ -334,7 +366,7 @@ export class SessionManager {
       const status = statusOf(response);
       if (status === undefined) throw notAResponse(connectionId);
       if (engine.settle(connectionId, method, path, status, started)) return response;
-      return engine.resume(connectionId, url, path, method, request, response, authorization).catch(rethrow);
+      return untilAborted(engine.resume(connectionId, url, path, method, request, response, authorization), request.signal).catch(rethrow);
     });
   }
 
@@ -372,7 +404,7 @@ export class SessionManager {
       throw sessionError(ErrorCodes.INVALID_CONFIG, 'fetch input must be a path, a URL or a Request', ['input is ' + (input === null ? 'null' : typeof input)], { connectionId });
     }
     if (target === undefined) throw unparseableTarget(connectionId);
-    return this.#call('fetch', connectionId, target, request.method, request);
+    return untilAborted(this.#call('fetch', connectionId, target, request.method, request), request.signal);
   }
 
   /** A handle bound to one connection: `{ fetch(input, init) }`. */

@@ -292,9 +292,12 @@ pub struct ErrorRecord<'a> {
     status: Option<u16>,
 }
 
-/// Shortens text quoted as evidence, on a character boundary.
+/// Shortens text quoted as evidence, on a character boundary. Quoted text comes from
+/// outside (Salesforce, the store, the network), so anything in it shaped like a token is
+/// masked first: a token this manager does not hold (yet, or any more) is still a token.
 pub fn clip(text: &str, max_chars: usize) -> String {
-    let trimmed = text.trim();
+    let masked = crate::decide::redact::mask_token_shapes(text);
+    let trimmed = masked.trim();
     match trimmed.char_indices().nth(max_chars) {
         None => trimmed.to_string(),
         Some((end, _)) => {

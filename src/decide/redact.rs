@@ -73,6 +73,47 @@ pub fn redact_json<'t>(json: &'t str, secrets: &[&str]) -> Cow<'t, str> {
     redact(json, &all)
 }
 
+/// A run of token characters this long, mixing digits, lower and upper case, is taken for
+/// a token (Salesforce session ids and refresh tokens are; host names, paths, error codes
+/// and ids are not).
+const TOKEN_SHAPE_MIN: usize = 24;
+
+/// Masks every run of text shaped like a token, whoever's it is.
+pub fn mask_token_shapes(text: &str) -> Cow<'_, str> {
+    let token_char = |b: u8| b.is_ascii_alphanumeric() || b"._!~+=-".contains(&b);
+    let bytes = text.as_bytes();
+    let mut out: Option<String> = None;
+    let mut i = 0;
+    let mut copied = 0;
+    while i < bytes.len() {
+        if !token_char(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && token_char(bytes[i]) {
+            i += 1;
+        }
+        let run = &bytes[start..i];
+        let mixed = run.iter().any(u8::is_ascii_digit)
+            && run.iter().any(u8::is_ascii_lowercase)
+            && run.iter().any(u8::is_ascii_uppercase);
+        if run.len() >= TOKEN_SHAPE_MIN && mixed {
+            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            o.push_str(text.get(copied..start).unwrap_or(""));
+            o.push_str(REDACTED);
+            copied = i;
+        }
+    }
+    match out {
+        None => Cow::Borrowed(text),
+        Some(mut o) => {
+            o.push_str(text.get(copied..).unwrap_or(""));
+            Cow::Owned(o)
+        }
+    }
+}
+
 /// Secrets as the plain text the redactor compares.
 pub fn exposed(secrets: &[crate::secret::Secret]) -> Vec<&str> {
     secrets.iter().map(crate::secret::Secret::expose).collect()
@@ -137,6 +178,23 @@ mod tests {
         assert_eq!(back["evidence"][0], "echo [redacted]");
         assert_eq!(back["evidence"][1], "token [redacted]");
         assert_eq!(back["n"], 1);
+    }
+
+    #[test]
+    fn anything_shaped_like_a_token_is_masked_in_quoted_text() {
+        let text = format!("expired {TOKEN} for 5Aep861TSESvWeugQP0jITNxyz1");
+        assert_eq!(
+            mask_token_shapes(&text),
+            "expired [redacted] for [redacted]"
+        );
+        for kept in [
+            "INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE",
+            "https://acme--dev.sandbox.my.salesforce.com/services/data/v62.0/sobjects/Account/001xx000003DGb2AAG",
+            "expired access/refresh token",
+            "org 00Dx0000000BV7zEAG user 005x00000012Q9PAAU",
+        ] {
+            assert_eq!(mask_token_shapes(kept), kept);
+        }
     }
 
     #[test]
