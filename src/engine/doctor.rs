@@ -204,12 +204,7 @@ impl<H: Host> Engine<H> {
                     // Only a rejected session leads to a session cause: a 404, a 503 or an
                     // HTML page says the token was accepted and something else failed.
                     accepted_despite(status, &mut evidence);
-                    Diagnosis {
-                        cause: "OK".into(),
-                        confidence: Confidence::Medium,
-                        evidence,
-                        fix: "Nothing to fix in the session; check the failing request itself (its API version or path, or Salesforce's status).".into(),
-                    }
+                    session_accepted(Confidence::Medium, evidence)
                 }
                 other => {
                     let message = match (other, &rest) {
@@ -331,12 +326,7 @@ impl<H: Host> Engine<H> {
                             );
                         }
                     }
-                    return Diagnosis {
-                        cause: "OK".into(),
-                        confidence: Confidence::Low,
-                        evidence,
-                        fix: "Nothing to fix in the session; check the failing request itself (its API version or path, or Salesforce's status).".into(),
-                    };
+                    return session_accepted(Confidence::Low, evidence);
                 }
                 if org_read_only {
                     evidence.push("the org answered INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE recently".into());
@@ -382,6 +372,16 @@ pub struct Report {
     pub connection_id: String,
     /// The checks run, in order.
     pub checks: Vec<Check>,
+}
+
+/// The verdict when the session was accepted and something else failed.
+fn session_accepted(confidence: Confidence, evidence: Vec<String>) -> Diagnosis {
+    Diagnosis {
+        cause: "OK".into(),
+        confidence,
+        evidence,
+        fix: "Nothing to fix in the session; check the failing request itself (its API version or path, or Salesforce's status).".into(),
+    }
 }
 
 /// Evidence that a probe failed for a reason other than the session.
