@@ -305,6 +305,16 @@ export class SessionManager {
     return this.#engine;
   }
 
+  /** One of the engine's operations by name (`run`), its arguments as strings. */
+  async #run(op, connectionId, ...args) {
+    const engine = this.#engine ?? (await this.#lazyEngine());
+    try {
+      return await engine.run(op, connectionId, ...args);
+    } catch (thrown) {
+      throw fromWasm(thrown);
+    }
+  }
+
   async #call(method, ...args) {
     const engine = this.#engine ?? (await this.#lazyEngine());
     try {
@@ -331,7 +341,7 @@ export class SessionManager {
         throw sessionError(ErrorCodes.INVALID_TOKEN_RESPONSE, 'Invalid token response: it cannot be serialised as JSON', ['the token response is not plain JSON data'], { connectionId });
       }
     }
-    return this.#call('connect', connectionId, json);
+    return this.#run('connect', connectionId, json);
   }
 
   /**
@@ -344,7 +354,7 @@ export class SessionManager {
     if (typeof refreshToken !== 'string' || refreshToken.trim() === '') {
       throw sessionError(ErrorCodes.INVALID_CONFIG, 'Invalid configuration: the refresh token must be a non-empty string', ['refreshToken is ' + (typeof refreshToken === 'string' ? 'empty' : typeof refreshToken)], { connectionId });
     }
-    return this.#call('connectRefreshToken', connectionId, refreshToken);
+    return this.#run('grant', connectionId, 'refresh_token', refreshToken);
   }
 
   /**
@@ -369,7 +379,7 @@ export class SessionManager {
       } catch (thrown) {
         return Promise.reject(fromWasm(thrown));
       }
-      if (prepared === undefined) return untilAborted(engine.fetch(connectionId, target, method, request), request.signal).catch(rethrow);
+      if (prepared === undefined) return untilAborted(engine.send(connectionId, target, '', method, request, undefined, ''), request.signal).catch(rethrow);
       // The instance moved (a refresh changed instance_url): resolve later calls against
       // where it is now. (A call to the identity URL goes elsewhere without any move.)
       if (!prepared[0].startsWith(base)) this.#cacheOrigin(engine, connectionId);
@@ -399,7 +409,7 @@ export class SessionManager {
       const status = statusOf(response);
       if (status === undefined) throw notAResponse(connectionId);
       if (engine.settle(connectionId, method, path, status, started)) return response;
-      return untilAborted(engine.resume(connectionId, url, path, method, request, response, authorization), request.signal).catch(rethrow);
+      return untilAborted(engine.send(connectionId, url, path, method, request, response, authorization), request.signal).catch(rethrow);
     });
   }
 
@@ -411,7 +421,7 @@ export class SessionManager {
     const engine = this.#engine ?? (await this.#lazyEngine());
     let base;
     try {
-      base = await engine.load(connectionId);
+      base = await engine.run('load', connectionId);
     } catch (thrown) {
       throw fromWasm(thrown);
     }
@@ -437,7 +447,7 @@ export class SessionManager {
       throw sessionError(ErrorCodes.INVALID_CONFIG, 'fetch input must be a path, a URL or a Request', ['input is ' + (input === null ? 'null' : typeof input)], { connectionId });
     }
     if (target === undefined) throw unparseableTarget(connectionId);
-    return untilAborted(this.#call('fetch', connectionId, target, request.method, request), request.signal);
+    return untilAborted(this.#call('send', connectionId, target, '', request.method, request, undefined, ''), request.signal);
   }
 
   /** A handle bound to one connection: `{ fetch(input, init) }`. */
@@ -456,19 +466,19 @@ export class SessionManager {
   /** @returns {Promise<import('./index.d.ts').ConnectionInfo>} */
   async info(connectionId) {
     checkId(connectionId);
-    return this.#call('info', connectionId);
+    return this.#run('info', connectionId);
   }
 
   /** Forces a refresh now. @returns {Promise<import('./index.d.ts').ConnectionInfo>} */
   async refresh(connectionId) {
     checkId(connectionId);
-    return this.#call('refresh', connectionId);
+    return this.#run('refresh', connectionId);
   }
 
   /** Runs the checks and names the root cause. @returns {Promise<import('./index.d.ts').Diagnosis>} */
   async diagnose(connectionId) {
     checkId(connectionId);
-    return this.#call('diagnose', connectionId);
+    return this.#run('diagnose', connectionId);
   }
 
   /**
@@ -484,7 +494,7 @@ export class SessionManager {
     if (!this.#hasList) {
       throw sessionError(ErrorCodes.INVALID_CONFIG, 'Invalid configuration: keepAlive needs a store that can list its keys', ["the store has no list(prefix): use MemoryStore, RedisStore, DurableObjectStore, ChromeStorageStore or a KV namespace"]);
     }
-    const pairs = await this.#call('keepAlive', Math.round(days * 86_400_000));
+    const pairs = await this.#run('keepAlive', '', String(Math.round(days * 86_400_000)));
     const report = { refreshed: [], skipped: [], failed: [] };
     for (let i = 0; i + 1 < pairs.length; i += 2) {
       const [connectionId, outcome] = [pairs[i], pairs[i + 1]];
@@ -498,7 +508,7 @@ export class SessionManager {
   async disconnect(connectionId, options = {}) {
     checkId(connectionId);
     this.#origins.delete(connectionId);
-    return this.#call('disconnect', connectionId, Boolean(options?.revoke));
+    return this.#run('disconnect', connectionId, options?.revoke ? 'revoke' : '');
   }
 }
 

@@ -92,9 +92,16 @@ fn bad_options_throw_an_invalid_config_record() {
 async fn fetch_sends_the_bearer_only_to_the_instance_and_never_follows_redirects() {
     let calls = Array::new();
     let sessions = manager(recording_fetch(&calls), memory_store(), None);
-    JsFuture::from(sessions.connect("acme".into(), TOKEN.into(), None))
-        .await
-        .unwrap();
+    JsFuture::from(sessions.run(
+        "connect".into(),
+        "acme".into(),
+        Some(TOKEN.into()),
+        None,
+        None,
+        None,
+    ))
+    .await
+    .unwrap();
     let response = JsFuture::from(sessions.fetch(
         "acme".into(),
         "/services/data/v62.0/limits".into(),
@@ -135,14 +142,21 @@ async fn a_throwing_store_is_store_failed_and_unknown_ids_are_unknown() {
     let calls = Array::new();
     let broken = Function::new_no_args("return { get: async () => { throw new Error('backend down') }, put: () => { throw new Error('read-only') }, delete: async () => {} };").call0(&JsValue::NULL).unwrap();
     let sessions = manager(recording_fetch(&calls), broken, None);
-    let err = JsFuture::from(sessions.connect("acme".into(), TOKEN.into(), None))
-        .await
-        .unwrap_err();
+    let err = JsFuture::from(sessions.run(
+        "connect".into(),
+        "acme".into(),
+        Some(TOKEN.into()),
+        None,
+        None,
+        None,
+    ))
+    .await
+    .unwrap_err();
     assert_eq!(
         get(&err, "code").as_string().as_deref(),
         Some("STORE_FAILED")
     );
-    let err = JsFuture::from(sessions.info("acme".into()))
+    let err = JsFuture::from(sessions.run("info".into(), "acme".into(), None, None, None, None))
         .await
         .unwrap_err();
     assert_eq!(
@@ -151,7 +165,7 @@ async fn a_throwing_store_is_store_failed_and_unknown_ids_are_unknown() {
     );
 
     let fine = manager(recording_fetch(&calls), memory_store(), None);
-    let err = JsFuture::from(fine.info("nobody".into()))
+    let err = JsFuture::from(fine.run("info".into(), "nobody".into(), None, None, None, None))
         .await
         .unwrap_err();
     assert_eq!(
@@ -169,9 +183,16 @@ async fn events_are_plain_objects_without_secrets() {
         .into();
     let on_event: Function = bound.unchecked_into();
     let sessions = manager(recording_fetch(&calls), memory_store(), Some(on_event));
-    JsFuture::from(sessions.connect("acme".into(), TOKEN.into(), None))
-        .await
-        .unwrap();
+    JsFuture::from(sessions.run(
+        "connect".into(),
+        "acme".into(),
+        Some(TOKEN.into()),
+        None,
+        None,
+        None,
+    ))
+    .await
+    .unwrap();
     JsFuture::from(sessions.fetch(
         "acme".into(),
         "/services/data/v62.0/query?q=SELECT+Id+FROM+Account".into(),

@@ -72,12 +72,21 @@ fn read_js(value: &JsValue, depth: usize) -> Option<Loose> {
 /// A serde value as a plain JavaScript object, with every secret taken out of its
 /// texts: what leaves the library for a caller (errors, events, reports) goes this way.
 pub fn to_js_redacted<T: Serialize + ?Sized>(value: &T, secrets: &[&str]) -> JsValue {
-    let text = encode_json(value);
-    let clean = redact_json(&text, secrets);
-    if matches!(clean, std::borrow::Cow::Borrowed(_)) {
-        return to_js(value);
+    redacted(to_js(value), secrets)
+}
+
+/// A plain object with every secret taken out of its texts (one copy of the code for
+/// every type: the object is made once, and remade only when something was taken out).
+#[inline(never)]
+fn redacted(value: JsValue, secrets: &[&str]) -> JsValue {
+    let text = JSON::stringify(&value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_default();
+    match redact_json(&text, secrets) {
+        std::borrow::Cow::Borrowed(_) => value,
+        std::borrow::Cow::Owned(clean) => JSON::parse(&clean).unwrap_or(JsValue::NULL),
     }
-    JSON::parse(&clean).unwrap_or(JsValue::NULL)
 }
 
 /// JSON text read by the platform's own parser.

@@ -16,6 +16,7 @@ use crate::decide::redact::exposed;
 use crate::engine::{Engine, FetchError, Grant, Outgoing};
 use crate::error::SessionError;
 use crate::secret::Secret;
+use crate::store::record::ConnectionInfo;
 use convert::{
     describe, error_record, error_record_redacted, loose_from_js, to_js, to_js_redacted,
 };
@@ -67,82 +68,10 @@ impl WasmSessions {
         })
     }
 
-    /// Stores a token response (from `login_url` when it is not the manager's).
-    pub fn connect(&self, id: String, token_json: String, login_url: Option<String>) -> Promise {
-        let engine = self.engine.clone();
-        future_to_promise(async move {
-            engine
-                .connect(&id, &token_json, login_url.as_deref())
-                .await
-                .map(|i| to_js(&i))
-                .map_err(|e| {
-                    error_record_redacted(&e, &engine.secrets_of(e.connection_id.as_deref()))
-                })
-        })
-    }
-
-    /// Redeems a credential and stores the result: `kind` is `refresh_token` (`a` the
-    /// token), `authorization_code` (`a` code, `b` redirect URI, `c` verifier), `jwt`
-    /// (`a` username, `b` audience or empty) or `client_credentials`.
-    pub fn grant(&self, id: String, kind: String, a: String, b: String, c: String) -> Promise {
-        let engine = self.engine.clone();
-        future_to_promise(async move {
-            let grant = match kind.as_str() {
-                "refresh_token" => Grant::RefreshToken(&a),
-                "authorization_code" => Grant::Code {
-                    code: &a,
-                    redirect_uri: &b,
-                    verifier: &c,
-                },
-                "jwt" => Grant::Jwt {
-                    username: &a,
-                    audience: Some(b.as_str()).filter(|b| !b.is_empty()),
-                },
-                _ => Grant::ClientCredentials,
-            };
-            engine
-                .connect_grant(&id, grant)
-                .await
-                .map(|i| to_js(&i))
-                .map_err(|e| {
-                    error_record_redacted(&e, &engine.secrets_of(e.connection_id.as_deref()))
-                })
-        })
-    }
-
     /// The instance origin of a connection in memory, or `undefined`: callers resolve
     /// their input against it with the platform's URL parser (the one fetch uses).
     pub fn origin(&self, id: &str) -> Option<String> {
         self.engine.instance_origin(id)
-    }
-
-    /// Loads a connection from the store; resolves with its instance origin.
-    pub fn load(&self, id: String) -> Promise {
-        let engine = self.engine.clone();
-        future_to_promise(async move {
-            engine
-                .load_origin(&id)
-                .await
-                .map(JsValue::from)
-                .map_err(|e| {
-                    error_record_redacted(&e, &engine.secrets_of(e.connection_id.as_deref()))
-                })
-        })
-    }
-
-    /// Sends a request; resolves with the host's Response.
-    pub fn fetch(&self, id: String, input: String, method: String, init: JsValue) -> Promise {
-        let engine = self.engine.clone();
-        future_to_promise(async move {
-            match engine.fetch(&id, &input, &method, &init).await {
-                Ok(response) => Ok(response.value),
-                Err(FetchError::Session(e)) => Err(error_record_redacted(
-                    &e,
-                    &engine.secrets_of(e.connection_id.as_deref()),
-                )),
-                Err(FetchError::Transport(e)) => Err(e),
-            }
-        })
     }
 
     /// The hot path's first half, without I/O: `[url, authorization, path, started]`
@@ -173,10 +102,12 @@ impl WasmSessions {
         self.engine.settle(id, method, path, status, started as u64)
     }
 
-    /// Examines a prepared call's response that may carry a session failure, and
-    /// refreshes and retries once where that recovers it.
+    /// Sends a call and resolves with the host's Response: the full path when
+    /// `response` is undefined (`url` is then the caller's input), or takes over a
+    /// prepared call whose response may carry a session failure, refreshing and
+    /// retrying once where that recovers it.
     #[allow(clippy::too_many_arguments)] // flat arguments keep the boundary to plain values
-    pub fn resume(
+    pub fn send(
         &self,
         id: String,
         url: String,
@@ -193,14 +124,19 @@ impl WasmSessions {
                 .unwrap_or(&authorization),
         );
         future_to_promise(async move {
-            let call = Outgoing {
-                url: &url,
-                path: &path,
-                method: &method,
-                request: &init,
+            let result = if response.is_undefined() {
+                engine.fetch(&id, &url, &method, &init).await
+            } else {
+                let call = Outgoing {
+                    url: &url,
+                    path: &path,
+                    method: &method,
+                    request: &init,
+                };
+                let response = transport::JsReply::from_value(response)?;
+                engine.resume(&id, call, response, used).await
             };
-            let response = transport::JsReply::from_value(response)?;
-            match engine.resume(&id, call, response, used).await {
+            match result {
                 Ok(response) => Ok(response.value),
                 Err(FetchError::Session(e)) => Err(error_record_redacted(
                     &e,
@@ -211,76 +147,83 @@ impl WasmSessions {
         })
     }
 
-    /// Connection info, read fresh from the store.
-    pub fn info(&self, id: String) -> Promise {
+    /// Every operation but the calls themselves, by name (one entry point keeps the
+    /// module small): `connect` (`a` the token JSON, `b` its login URL), `grant` (`a` the
+    /// kind: `refresh_token` with `b` the token; `authorization_code` with `b` the code,
+    /// `c` the redirect URI, `d` the verifier; `jwt` with `b` the username, `c` the
+    /// audience; `client_credentials`), `load` (resolves with the instance origin),
+    /// `info`, `refresh`, `disconnect` (`a` non-empty: revoke first), `keepAlive` (`a`
+    /// the idle bound in ms; resolves with `[connectionId, outcome, …]`, the outcome
+    /// `refreshed`, `skipped` or an error code) and `diagnose`.
+    pub fn run(
+        &self,
+        op: String,
+        id: String,
+        a: Option<String>,
+        b: Option<String>,
+        c: Option<String>,
+        d: Option<String>,
+    ) -> Promise {
         let engine = self.engine.clone();
         future_to_promise(async move {
-            engine.info(&id).await.map(|i| to_js(&i)).map_err(|e| {
-                error_record_redacted(&e, &engine.secrets_of(e.connection_id.as_deref()))
-            })
-        })
-    }
-
-    /// Forced refresh.
-    pub fn refresh(&self, id: String) -> Promise {
-        let engine = self.engine.clone();
-        future_to_promise(async move {
-            engine.refresh(&id).await.map(|i| to_js(&i)).map_err(|e| {
-                error_record_redacted(&e, &engine.secrets_of(e.connection_id.as_deref()))
-            })
-        })
-    }
-
-    /// Forget a connection (revoking first when asked).
-    pub fn disconnect(&self, id: String, revoke: bool) -> Promise {
-        let engine = self.engine.clone();
-        future_to_promise(async move {
-            engine
-                .disconnect(&id, revoke)
-                .await
-                .map(|_| JsValue::UNDEFINED)
-                .map_err(|e| {
-                    error_record_redacted(&e, &engine.secrets_of(e.connection_id.as_deref()))
-                })
-        })
-    }
-
-    /// Refreshes every stored connection idle for longer than `older_than_ms`; resolves
-    /// with `[connectionId, outcome, …]` pairs, the outcome `refreshed`, `skipped` or an
-    /// error code (the wrapper builds the report).
-    #[wasm_bindgen(js_name = keepAlive)]
-    pub fn keep_alive(&self, older_than_ms: f64) -> Promise {
-        let engine = self.engine.clone();
-        future_to_promise(async move {
-            let report = engine
-                .keep_alive(older_than_ms as u64)
-                .await
-                .map_err(|e| error_record_redacted(&e, &engine.secrets_of(None)))?;
-            let pairs = js_sys::Array::new();
-            let push = |id: &str, outcome: &str| {
-                pairs.push(&JsValue::from_str(id));
-                pairs.push(&JsValue::from_str(outcome));
+            let e = &engine;
+            let (a, b, c, d) = (
+                a.unwrap_or_default(),
+                b.unwrap_or_default(),
+                c.unwrap_or_default(),
+                d.unwrap_or_default(),
+            );
+            let info = |i: ConnectionInfo| to_js(&i);
+            let result = match op.as_str() {
+                "connect" => e
+                    .connect(&id, &a, Some(b.as_str()).filter(|b| !b.is_empty()))
+                    .await
+                    .map(info),
+                "grant" => {
+                    let grant = match a.as_str() {
+                        "refresh_token" => Grant::RefreshToken(&b),
+                        "authorization_code" => Grant::Code {
+                            code: &b,
+                            redirect_uri: &c,
+                            verifier: &d,
+                        },
+                        "jwt" => Grant::Jwt {
+                            username: &b,
+                            audience: Some(c.as_str()).filter(|c| !c.is_empty()),
+                        },
+                        _ => Grant::ClientCredentials,
+                    };
+                    e.connect_grant(&id, grant).await.map(info)
+                }
+                "load" => e.load_origin(&id).await.map(JsValue::from),
+                "info" => e.info(&id).await.map(info),
+                "refresh" => e.refresh(&id).await.map(info),
+                "disconnect" => e
+                    .disconnect(&id, !a.is_empty())
+                    .await
+                    .map(|_| JsValue::UNDEFINED),
+                "keepAlive" => e.keep_alive(a.parse().unwrap_or(u64::MAX)).await.map(|r| {
+                    let pairs = js_sys::Array::new();
+                    let push = |id: &str, outcome: &str| {
+                        pairs.push(&JsValue::from_str(id));
+                        pairs.push(&JsValue::from_str(outcome));
+                    };
+                    r.refreshed.iter().for_each(|id| push(id, "refreshed"));
+                    r.skipped.iter().for_each(|id| push(id, "skipped"));
+                    for f in &r.failed {
+                        push(&f.connection_id, f.code.as_str());
+                    }
+                    pairs.into()
+                }),
+                "diagnose" => e
+                    .diagnose(&id)
+                    .await
+                    .map(|r| to_js_redacted(&r, &exposed(&e.secrets_of(Some(&r.connection_id))))),
+                _ => Err(SessionError::config("unknown operation")),
             };
-            report.refreshed.iter().for_each(|id| push(id, "refreshed"));
-            report.skipped.iter().for_each(|id| push(id, "skipped"));
-            for f in &report.failed {
-                push(&f.connection_id, f.code.as_str());
-            }
-            Ok(pairs.into())
-        })
-    }
-
-    /// The doctor.
-    pub fn diagnose(&self, id: String) -> Promise {
-        let engine = self.engine.clone();
-        future_to_promise(async move {
-            engine
-                .diagnose(&id)
-                .await
-                .map(|r| to_js_redacted(&r, &exposed(&engine.secrets_of(Some(&r.connection_id)))))
-                .map_err(|e| {
-                    error_record_redacted(&e, &engine.secrets_of(e.connection_id.as_deref()))
-                })
+            result.map_err(|err| {
+                error_record_redacted(&err, &e.secrets_of(err.connection_id.as_deref()))
+            })
         })
     }
 
