@@ -571,13 +571,26 @@ describe('revocation and outages', () => {
     const toks = tokenRequests(emu);
     assert.equal(toks.length, 2, 'bounded by refreshAttempts');
     assert.ok(toks.every((e) => e.status === 503 && e.refreshToken === tokens.refresh_token));
-    assert.deepEqual(store.snapshot(), stored, 'the stored credential is byte-identical');
+    // The credential is untouched; the record only gains the fleet's cooldown.
+    const credential = (snapshot) => snapshot.map(([key, value]) => {
+      const { cooldownUntil, gen, ...rest } = JSON.parse(value);
+      return [key, rest];
+    });
+    assert.deepEqual(credential(store.snapshot()), credential(stored), 'the stored credential is unchanged');
+    const [[, record]] = store.snapshot().filter(([key]) => key.includes('conn:'));
+    assert.ok(JSON.parse(record).cooldownUntil > emu.now(), 'a cooldown is shared through the record');
     assert.equal((await sm.info('acme')).status, 'active');
     assert.equal(ofType(events, 'refresh_failed').length, 1);
     assert.equal(ofType(events, 'reauth_required').length, 0);
+    // During the cooldown no token request is sent, by this manager or another sharing the store.
+    emu.clearLog();
+    await expectSessionError(sm.fetch('acme', LIMITS), 'REFRESH_FAILED');
+    await expectSessionError(makeManager(emu, { store }).sm.fetch('acme', LIMITS), 'REFRESH_FAILED');
+    assert.equal(tokenRequests(emu).length, 0, 'no token request during the cooldown');
 
     // Once the endpoint is back, the same credential refreshes.
     emu.policy.tokenEndpointDown = false;
+    emu.advance(5_000);
     emu.clearLog();
     assert.equal((await sm.fetch('acme', LIMITS)).status, 200);
     assert.equal(tokenRequests(emu).length, 1);

@@ -91,6 +91,8 @@ test('a token endpoint that never answers: REFRESH_FAILED (retryable) after toke
     assert.equal(outcome.error.retryable, true, `${label}: retryable`);
   }
   emu.policy.tokenHang = false;
+  // Past the few seconds of cooldown a failed token request leaves in the record for the fleet.
+  emu.advance(5_000);
   const recovered = await settleWithin(sm.fetch('acme', LIMITS), BOUND_MS);
   assert.ok(recovered.ok && recovered.value.status === 200, `after the endpoint answers again: ${inspect(recovered.error ?? recovered.value?.status)}`);
 });

@@ -104,6 +104,8 @@ for (const on of ['rest', 'token']) {
       assert.ok(outcomes.every((o) => !o.ok || o.value.status !== 200), `${on} ${mode}: a call succeeded through a broken fetch`);
       if (on === 'token') await settlesSanely(`${on} ${mode}: forced refresh`, sm.refresh('acme'));
       hostile.state.mode = null;
+      // Past the few seconds of cooldown a failed token request leaves in the record for the fleet.
+      emu.advance(5_000);
       await stillWorks(`${on} ${mode}`, sm);
     }
   });
@@ -122,6 +124,8 @@ test('a fetch that ignores its abort signal and never settles on token requests:
   assert.ok(!outcome.ok && outcome.error instanceof SalesforceSessionError && outcome.error.code === 'REFRESH_FAILED', `got ${inspect(outcome.error ?? outcome.value?.status)}`);
   assert.equal(outcome.error.retryable, true);
   hostile.state.mode = null;
+  // Past the few seconds of cooldown a failed token request leaves in the record for the fleet.
+  emu.advance(5_000);
   await stillWorks('after a never-settling token request', sm);
 });
 

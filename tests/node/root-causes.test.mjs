@@ -615,8 +615,10 @@ describe('other failures', () => {
     assert.deepEqual(ofType(events, 'refresh_failed').map((e) => e.code), ['REFRESH_FAILED']);
     assert.equal((await sm.info('acme')).status, 'active');
 
-    // The stored refresh token survived: once the endpoint is back, one refresh and the call works.
+    // The stored refresh token survived: once the endpoint is back (and the few seconds of
+    // cooldown the failure shared with the fleet are over), one refresh and the call works.
     emu.policy.tokenEndpointDown = false;
+    emu.advance(5_000);
     assert.equal((await get(sm)).status, 200);
     assert.equal(emu.tokenRequests().length, 4);
     assert.equal(emu.tokenRequests()[3].refreshToken, tokens.refresh_token);

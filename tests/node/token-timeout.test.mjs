@@ -31,6 +31,8 @@ test('every token request hung: REFRESH_FAILED after refreshAttempts, the stored
   assert.ok(events.some((e) => e.type === 'refresh_failed' && e.code === 'REFRESH_FAILED'), JSON.stringify(events.map((e) => e.type)));
   // A failed refresh overwrites nothing: the session it had still works.
   emu.policy.tokenHang = false;
+  // Past the few seconds of cooldown a failed token request leaves in the record for the fleet.
+  emu.advance(5_000);
   const res = await sm.fetch('acme', `${API}/limits`);
   assert.equal(res.status, 200);
   assert.equal((await sm.info('acme')).status, 'active');
