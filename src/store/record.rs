@@ -1,7 +1,7 @@
 //! What the store holds for a connection, and what callers may see of it.
 
 use crate::secret::{stored, Secret};
-use crate::wire::json::{encode, parse};
+use crate::wire::json::{encode, parse, quote};
 use crate::wire::loose::Loose;
 use crate::wire::token_response::MintedToken;
 use serde::Serialize;
@@ -10,8 +10,7 @@ use serde::Serialize;
 pub const RECORD_VERSION: u32 = 1;
 
 /// Whether the connection can be used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Status {
     /// Usable.
     #[default]
@@ -21,7 +20,7 @@ pub enum Status {
 }
 
 /// Why a connection needs re-authorization, as Salesforce said it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReauthInfo {
     /// The sub-reason label.
     pub reason: String,
@@ -32,8 +31,7 @@ pub struct ReauthInfo {
 }
 
 /// Where the expiry estimate came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ExpirySource {
     /// `issued_at` + the configured session timeout.
     #[default]
@@ -44,16 +42,13 @@ pub enum ExpirySource {
 
 /// The shared record of one connection in the store. Its JSON (camelCase names,
 /// absent optional members omitted) is the store format that every instance shares.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StoredConnection {
     /// Layout version.
     pub v: u32,
     /// The current access token.
-    #[serde(with = "stored")]
     pub access_token: Secret,
     /// The current refresh token (rotated ones are replaced before use).
-    #[serde(with = "stored::optional", skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<Secret>,
     /// The instance origin.
     pub instance_url: String,
@@ -74,12 +69,10 @@ pub struct StoredConnection {
     /// Usable or not.
     pub status: Status,
     /// Why re-authorization is required.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reauth: Option<ReauthInfo>,
     /// The org locks sessions to their IP: each instance keeps its own access token.
     pub ip_locked: bool,
     /// Granted scopes.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// The record's generation: one more with every write of a new credential, so a
     /// fenced write can tell the record it started from.
@@ -90,25 +83,16 @@ pub struct StoredConnection {
     /// Whether a rotated refresh token was ever seen.
     pub rotation: bool,
     /// Until when the fleet sends no token request after one failed, epoch ms.
-    #[serde(skip_serializing_if = "is_zero")]
     pub cooldown_until: u64,
     /// The login host the tokens came from when it is not the manager's (a sandbox's
     /// `test.salesforce.com`, a My Domain): the connection renews there.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub token_host: Option<String>,
     /// How the connection renews without a refresh token: `jwt` or `client_credentials`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub grant: Option<String>,
     /// The JWT grant's username.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     /// The JWT grant's audience, when it is not the token host.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audience: Option<String>,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
 
 impl StoredConnection {
@@ -194,9 +178,76 @@ impl StoredConnection {
         })
     }
 
-    /// The record as the store holds it.
+    /// The record as the store holds it, written member by member (absent optional
+    /// members left out).
     pub fn to_json(&self) -> String {
-        encode(self)
+        let mut out = String::with_capacity(640);
+        let text = |out: &mut String, name: &str, value: &str| {
+            out.push_str(name);
+            quote(out, value);
+        };
+        let number = |out: &mut String, name: &str, value: u64| {
+            out.push_str(name);
+            out.push_str(&value.to_string());
+        };
+        number(&mut out, "{\"v\":", u64::from(self.v));
+        text(&mut out, ",\"accessToken\":", self.access_token.expose());
+        if let Some(r) = &self.refresh_token {
+            text(&mut out, ",\"refreshToken\":", r.expose());
+        }
+        text(&mut out, ",\"instanceUrl\":", &self.instance_url);
+        text(&mut out, ",\"idUrl\":", &self.id_url);
+        text(&mut out, ",\"orgId\":", &self.org_id);
+        text(&mut out, ",\"userId\":", &self.user_id);
+        number(&mut out, ",\"issuedAt\":", self.issued_at);
+        number(&mut out, ",\"expiresAt\":", self.expires_at);
+        let source = match self.expiry_source {
+            ExpirySource::Estimate => "estimate",
+            ExpirySource::Introspection => "introspection",
+        };
+        text(&mut out, ",\"expirySource\":", source);
+        text(&mut out, ",\"mintedBy\":", &self.minted_by);
+        let status = match self.status {
+            Status::Active => "active",
+            Status::ReauthRequired => "reauth_required",
+        };
+        text(&mut out, ",\"status\":", status);
+        if let Some(r) = &self.reauth {
+            text(&mut out, ",\"reauth\":{\"reason\":", &r.reason);
+            text(&mut out, ",\"description\":", &r.description);
+            number(&mut out, ",\"at\":", r.at);
+            out.push('}');
+        }
+        out.push_str(if self.ip_locked {
+            ",\"ipLocked\":true"
+        } else {
+            ",\"ipLocked\":false"
+        });
+        if let Some(scope) = &self.scope {
+            text(&mut out, ",\"scope\":", scope);
+        }
+        number(&mut out, ",\"gen\":", self.gen);
+        number(&mut out, ",\"lastRefreshAt\":", self.last_refresh_at);
+        out.push_str(if self.rotation {
+            ",\"rotation\":true"
+        } else {
+            ",\"rotation\":false"
+        });
+        if self.cooldown_until != 0 {
+            number(&mut out, ",\"cooldownUntil\":", self.cooldown_until);
+        }
+        for (name, value) in [
+            (",\"tokenHost\":", &self.token_host),
+            (",\"grant\":", &self.grant),
+            (",\"subject\":", &self.subject),
+            (",\"audience\":", &self.audience),
+        ] {
+            if let Some(v) = value {
+                text(&mut out, name, v);
+            }
+        }
+        out.push('}');
+        out
     }
 }
 
