@@ -102,11 +102,14 @@ async fn fetch_sends_the_bearer_only_to_the_instance_and_never_follows_redirects
     ))
     .await
     .unwrap();
-    let response = JsFuture::from(sessions.fetch(
+    let response = JsFuture::from(sessions.send(
         "acme".into(),
         "/services/data/v62.0/limits".into(),
+        String::new(),
         "GET".into(),
         Object::new().into(),
+        JsValue::UNDEFINED,
+        String::new(),
     ))
     .await
     .unwrap();
@@ -122,11 +125,14 @@ async fn fetch_sends_the_bearer_only_to_the_instance_and_never_follows_redirects
     );
     assert_eq!(call.get(2).as_string().as_deref(), Some("manual"));
 
-    let refused = JsFuture::from(sessions.fetch(
+    let refused = JsFuture::from(sessions.send(
         "acme".into(),
         "https://login.salesforce.com/services/data/v62.0/".into(),
+        String::new(),
         "GET".into(),
         Object::new().into(),
+        JsValue::UNDEFINED,
+        String::new(),
     ))
     .await
     .unwrap_err();
@@ -193,11 +199,14 @@ async fn events_are_plain_objects_without_secrets() {
     ))
     .await
     .unwrap();
-    JsFuture::from(sessions.fetch(
+    JsFuture::from(sessions.send(
         "acme".into(),
         "/services/data/v62.0/query?q=SELECT+Id+FROM+Account".into(),
+        String::new(),
         "GET".into(),
         Object::new().into(),
+        JsValue::UNDEFINED,
+        String::new(),
     ))
     .await
     .unwrap();
