@@ -204,6 +204,37 @@ function plainInit(init, method) {
   return out;
 }
 
+/**
+ * The store as the engine calls it: the caller's own methods, bound, and `list(prefix)` from a
+ * Cloudflare KV namespace's `list({ prefix, cursor })` too, walked to the end.
+ */
+function hostStore(store) {
+  const method = (name) => (typeof store[name] === 'function' ? store[name].bind(store) : undefined);
+  const host = {
+    get: method('get'),
+    put: method('put'),
+    delete: method('delete'),
+    compareAndPut: method('compareAndPut'),
+    lock: method('lock'),
+    list: method('list'),
+  };
+  if (host.list && typeof store.getWithMetadata === 'function') {
+    // A KV namespace: pages of { keys: [{ name }], list_complete, cursor }.
+    host.list = async (prefix) => {
+      const names = [];
+      let cursor;
+      for (let page = 0; page < 10_000; page += 1) {
+        const listed = await store.list({ prefix, cursor });
+        for (const key of listed?.keys ?? []) names.push(key.name);
+        if (listed?.list_complete !== false || !listed.cursor) return names;
+        cursor = listed.cursor;
+      }
+      return names;
+    };
+  }
+  return host;
+}
+
 export class SessionManager {
   #engine = null;
   #pending = null;
@@ -211,6 +242,7 @@ export class SessionManager {
   #origins = new Map();
   #args;
   #fetchFn;
+  #hasList = false;
 
   /**
    * @param {import('./index.d.ts').SessionManagerOptions} options
@@ -246,7 +278,8 @@ export class SessionManager {
           if (typeof returned?.then === 'function') returned.then(undefined, () => {});
         }
       : undefined;
-    this.#args = [plain, boundedFetch(fetchFn), store, options.now, onEvent, peekErrorBody];
+    this.#hasList = typeof store.list === 'function';
+    this.#args = [plain, boundedFetch(fetchFn), hostStore(store), options.now, onEvent, peekErrorBody];
     this.#fetchFn = fetchFn;
     this.instanceId = plain.instanceId;
     if (wasmReady) this.#engine = this.#build();
@@ -436,6 +469,22 @@ export class SessionManager {
   async diagnose(connectionId) {
     checkId(connectionId);
     return this.#call('diagnose', connectionId);
+  }
+
+  /**
+   * Refreshes every stored connection idle for longer than `olderThanDays` (default 20) before
+   * its refresh token dies of idleness (30 days unused), once each across the fleet.
+   * @returns {Promise<import('./index.d.ts').KeepAliveReport>}
+   */
+  async keepAlive(options = {}) {
+    const days = options?.olderThanDays ?? 20;
+    if (typeof days !== 'number' || !Number.isFinite(days) || days < 0 || days > 3650) {
+      throw sessionError(ErrorCodes.INVALID_CONFIG, 'Invalid argument: olderThanDays must be a number of days from 0 to 3650', ['olderThanDays is ' + (typeof days === 'number' ? String(days) : typeof days)]);
+    }
+    if (!this.#hasList) {
+      throw sessionError(ErrorCodes.INVALID_CONFIG, 'Invalid configuration: keepAlive needs a store that can list its keys', ["the store has no list(prefix): use MemoryStore, RedisStore, DurableObjectStore, ChromeStorageStore or a KV namespace"]);
+    }
+    return this.#call('keepAlive', Math.round(days * 86_400_000));
   }
 
   /** Forgets a connection; with `{ revoke: true }` revokes its tokens at Salesforce first. */

@@ -81,6 +81,21 @@ pub struct StoredConnection {
     /// Granted scopes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// The record's generation: one more with every write of a new credential, so a
+    /// fenced write can tell the record it started from.
+    pub gen: u64,
+    /// When a token was last obtained for the connection (connect or refresh), epoch ms:
+    /// a refresh token's idle time counts from there.
+    pub last_refresh_at: u64,
+    /// Whether a rotated refresh token was ever seen.
+    pub rotation: bool,
+    /// Until when the fleet sends no token request after one failed, epoch ms.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cooldown_until: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl StoredConnection {
@@ -102,6 +117,10 @@ impl StoredConnection {
             reauth: None,
             ip_locked: false,
             scope: token.scope,
+            gen: 1,
+            last_refresh_at: token.issued_at,
+            rotation: false,
+            cooldown_until: 0,
         }
     }
 
@@ -141,6 +160,10 @@ impl StoredConnection {
             reauth,
             ip_locked: flag(&r, "ipLocked")?,
             scope: optional_text(&r, "scope")?,
+            gen: whole_or(&r, "gen", 0)?,
+            last_refresh_at: whole_or(&r, "lastRefreshAt", 0)?,
+            rotation: flag(&r, "rotation")?,
+            cooldown_until: whole_or(&r, "cooldownUntil", 0)?,
         })
     }
 
@@ -198,6 +221,14 @@ fn whole(r: &Loose, name: &str) -> Option<u64> {
     r.get(name).as_u64()
 }
 
+/// An optional whole number, `default` when absent.
+fn whole_or(r: &Loose, name: &str, default: u64) -> Option<u64> {
+    match r.get(name) {
+        Loose::Absent => Some(default),
+        n => n.as_u64(),
+    }
+}
+
 /// An optional flag, `false` when absent.
 fn flag(r: &Loose, name: &str) -> Option<bool> {
     match r.get(name) {
@@ -234,13 +265,20 @@ pub struct ConnectionInfo {
     /// Why re-authorization is required, when it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reauth_reason: Option<String>,
+    /// Whether a rotated refresh token was ever seen.
+    pub rotation: bool,
+    /// When a token was last obtained (connect or refresh), epoch ms.
+    pub last_refresh_at: u64,
+    /// When this instance last sent a call on the connection, epoch ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<u64>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const FULL: &str = r#"{"v":1,"accessToken":"00Dsecret","refreshToken":"5Aepsecret","instanceUrl":"https://x.my.salesforce.com","idUrl":"i","orgId":"o","userId":"u","issuedAt":1,"expiresAt":2,"expirySource":"introspection","mintedBy":"w","status":"reauth_required","reauth":{"reason":"r \"q\"","description":"d","at":3},"ipLocked":true,"scope":"api"}"#;
+    const FULL: &str = r#"{"v":1,"accessToken":"00Dsecret","refreshToken":"5Aepsecret","instanceUrl":"https://x.my.salesforce.com","idUrl":"i","orgId":"o","userId":"u","issuedAt":1,"expiresAt":2,"expirySource":"introspection","mintedBy":"w","status":"reauth_required","reauth":{"reason":"r \"q\"","description":"d","at":3},"ipLocked":true,"scope":"api","gen":4,"lastRefreshAt":5,"rotation":true,"cooldownUntil":6}"#;
 
     #[test]
     fn records_round_trip_and_default_missing_fields() {
@@ -251,7 +289,7 @@ mod tests {
         assert!(!r.ip_locked && r.refresh_token.is_none() && r.scope.is_none());
         assert_eq!(
             r.to_json(),
-            r#"{"v":1,"accessToken":"a","instanceUrl":"https://x.my.salesforce.com","idUrl":"i","orgId":"o","userId":"u","issuedAt":1,"expiresAt":2,"expirySource":"estimate","mintedBy":"w","status":"active","ipLocked":false}"#
+            r#"{"v":1,"accessToken":"a","instanceUrl":"https://x.my.salesforce.com","idUrl":"i","orgId":"o","userId":"u","issuedAt":1,"expiresAt":2,"expirySource":"estimate","mintedBy":"w","status":"active","ipLocked":false,"gen":0,"lastRefreshAt":0,"rotation":false}"#
         );
     }
 
@@ -357,13 +395,19 @@ mod tests {
             has_refresh_token: true,
             ip_locked: false,
             reauth_reason: None,
+            rotation: true,
+            last_refresh_at: 5,
+            last_used_at: None,
         };
         assert_eq!(
             encode(&info),
-            r#"{"connectionId":"acme","orgId":"o","userId":"u","instanceUrl":"https://x.my.salesforce.com","issuedAt":1,"expiresAt":2,"status":"active","mintedBy":"w","hasRefreshToken":true,"ipLocked":false}"#
+            r#"{"connectionId":"acme","orgId":"o","userId":"u","instanceUrl":"https://x.my.salesforce.com","issuedAt":1,"expiresAt":2,"status":"active","mintedBy":"w","hasRefreshToken":true,"ipLocked":false,"rotation":true,"lastRefreshAt":5}"#
         );
         info.reauth_reason = Some("gone".into());
-        assert!(encode(&info).ends_with(r#""ipLocked":false,"reauthReason":"gone"}"#));
+        info.last_used_at = Some(6);
+        assert!(encode(&info).ends_with(
+            r#""ipLocked":false,"reauthReason":"gone","rotation":true,"lastRefreshAt":5,"lastUsedAt":6}"#
+        ));
     }
 
     #[test]
