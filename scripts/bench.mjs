@@ -8,6 +8,7 @@ import { allClients, CLIENT_LABELS, CLIENT_NAMES } from './bench/clients.mjs';
 import { childProcessEmulator, inProcessEmulator, LIMITS_PATH } from './bench/emulators.mjs';
 import { measureLoad } from './bench/load.mjs';
 import { HERD_CALLS, measureHerd } from './bench/herd.mjs';
+import { FLEET_CALLS, FLEET_SIZE, FLEET_TOKEN_DELAY_MS, measureFleet } from './bench/fleet.mjs';
 import { measureNodeColdStart, measureWorkerdColdStart } from './bench/cold-start.mjs';
 import { measureMemory } from './bench/memory.mjs';
 import { measureCpu } from './bench/cpu.mjs';
@@ -20,6 +21,7 @@ const SETTINGS = {
   concurrencies: [1, 16, 64],
   load: QUICK ? { rounds: 3, seconds: 0.2, warmupSeconds: 0.1 } : { rounds: 7, seconds: 0.5, warmupSeconds: 0.25 },
   herdRounds: QUICK ? 1 : 3,
+  fleetExpiries: QUICK ? 2 : 5,
   coldStartRuns: QUICK ? 3 : 5,
   workerdRuns: QUICK ? 2 : 3,
   workerdBudgetMs: 20_000,
@@ -48,6 +50,12 @@ async function loadFigures(startEmulatorSomewhere) {
 figures.load = { inProcess: await loadFigures(inProcessEmulator), ownProcess: await loadFigures(childProcessEmulator) };
 progress('herd');
 figures.herd = await measureHerd(SETTINGS.herdRounds);
+progress(`fleet (${FLEET_SIZE} processes over Redis)`);
+try {
+  figures.fleet = await measureFleet(SETTINGS.fleetExpiries);
+} catch (err) {
+  figures.fleet = { skipped: `failed: ${err.message.split('\n')[0]}` };
+}
 progress('cold start (Node)');
 figures.coldStartNode = await measureNodeColdStart(SETTINGS.coldStartRuns);
 progress('cold start (workerd)');
@@ -88,6 +96,20 @@ table.row('token requests (max)', '', herd('package', (h) => h.tokenRequests, 0)
 table.row('401s seen by the emulator (max)', '', herd('package', (h) => h.unauthorized, 0), herd('jsforce', (h) => h.unauthorized, 0));
 table.row('failed calls (max)', '', herd('package', (h) => h.failed, 0), herd('jsforce', (h) => h.failed, 0));
 table.row('wall time (ms, median)', '', herd('package', (h) => h.wallMs, 0, 'median'), herd('jsforce', (h) => h.wallMs, 0, 'median'));
+
+table.section(`fleet: ${FLEET_SIZE} processes (node-redis and ioredis) sharing one connection through Redis, rotating refresh tokens, token endpoint ${FLEET_TOKEN_DELAY_MS} ms; ${FLEET_CALLS} concurrent calls per process per expiry, ${SETTINGS.fleetExpiries} expiries each way`);
+if (figures.fleet.skipped) {
+  table.row(`skipped: ${figures.fleet.skipped}`);
+} else {
+  for (const [way, title] of [['clock', 'expiry by clock'], ['kill', 'expiry by server-side kill']]) {
+    const f = figures.fleet[way];
+    table.row(`${title}: token requests per expiry (max)`, '', fmt(f.tokenRequestsMax, 0), '');
+    table.row(`${title}: failed calls (of ${FLEET_SIZE * FLEET_CALLS * SETTINGS.fleetExpiries})`, '', fmt(f.failedTotal, 0), '');
+    table.row(`${title}: p50 call latency across the refresh (ms)`, '', fmt(f.p50Ms), '');
+    table.row(`${title}: p99 call latency across the refresh (ms)`, '', fmt(f.p99Ms), '');
+    table.row(`${title}: rotated-out tokens presented / families revoked`, '', `${f.rotatedOutPresented} / ${f.familiesRevoked}`, '');
+  }
+}
 
 const cs = figures.coldStartNode;
 table.section(`cold start in Node: a fresh process, first line to first response read; median of ${SETTINGS.coldStartRuns}, alternating`);

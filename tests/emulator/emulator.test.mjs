@@ -357,6 +357,54 @@ describe('token endpoint: refresh_token', () => {
     assert.equal(emu.isSessionActive(winner.body.access_token), false);
   });
 
+  test('counters: token requests per grant, rotated-out presentations, family ends, the current refresh token', async (t) => {
+    const emu = await setup(t);
+    emu.policy.rotateRefreshTokens = true;
+    const tokens = await emu.mintTokenResponse();
+    const other = await emu.mintTokenResponse();
+    assert.deepEqual(emu.tokenRequestCounts(), {}, 'minting sends no request');
+    const before = emu.refreshTokenFamily(tokens.refresh_token);
+    assert.equal(before.refreshToken, tokens.refresh_token);
+    assert.equal(before.live, true);
+    assert.notEqual(emu.refreshTokenFamily(other.refresh_token).familyId, before.familyId);
+    assert.equal(emu.refreshTokenFamily('5Aep861never-issued'), null);
+
+    const first = await refreshWith(emu, tokens.refresh_token);
+    assert.equal(first.status, 200);
+    // Either token names the family; both answer with the current refresh token.
+    assert.equal(emu.refreshTokenFamily(tokens.refresh_token).refreshToken, first.body.refresh_token);
+    assert.equal(emu.refreshTokenFamily(first.body.refresh_token).familyId, before.familyId);
+    assert.deepEqual(emu.tokenRequestCounts(), { refresh_token: 1 });
+    assert.deepEqual(emu.rotatedOutPresentations(), []);
+    assert.deepEqual(emu.familyEnds(), []);
+
+    // Presenting the rotated-out token: counted, and the family ends with cause 'reuse'.
+    assertOAuthError(await refreshWith(emu, tokens.refresh_token, { localAddress: OTHER_IP }), 'invalid_grant', 'expired access/refresh token');
+    const presented = emu.rotatedOutPresentations();
+    assert.equal(presented.length, 1);
+    assert.equal(presented[0].familyId, before.familyId);
+    assert.equal(presented[0].sourceAddress, OTHER_IP);
+    assert.deepEqual(emu.familyEnds().map((e) => [e.familyId, e.cause]), [[before.familyId, 'reuse']]);
+    assert.equal(emu.refreshTokenFamily(first.body.refresh_token).live, false);
+    assert.deepEqual(emu.tokenRequestCounts(), { refresh_token: 2 });
+    for (const entry of [...presented, ...emu.familyEnds()]) {
+      assert.ok(!JSON.stringify(entry).includes('5Aep861'), 'no refresh token in a counter entry');
+    }
+
+    // The revoke endpoint and a password change are causes of their own; a token pair over the limit too.
+    const revoked = await request(`${emu.loginUrl}/services/oauth2/revoke`, { method: 'POST', ...form({ token: other.refresh_token }) });
+    assert.equal(revoked.status, 200);
+    const third = await emu.mintTokenResponse();
+    emu.changePassword();
+    emu.policy.maxTokenPairs = 1;
+    await emu.mintTokenResponse();
+    await emu.mintTokenResponse();
+    const causes = emu.familyEnds().map((e) => e.cause);
+    assert.deepEqual(causes, ['reuse', 'revoke', 'user', 'token_pairs']);
+    assert.equal(emu.familyEnds({ cause: 'user' })[0].familyId, emu.refreshTokenFamily(third.refresh_token).familyId);
+    assert.equal(emu.familyEnds({ cause: 'user' })[0].reason, 'authentication failure');
+  });
+
   test('tokenDelayMs delays the answer', async (t) => {
     const emu = await setup(t);
     emu.policy.tokenDelayMs = 120;

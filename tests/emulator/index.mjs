@@ -196,6 +196,36 @@ export async function startEmulator(options = {}) {
     clearLog() {
       log.length = 0;
     },
+    /** Token requests by grant type, e.g. { refresh_token: 3, authorization_code: 1 } (requests still pending count too). */
+    tokenRequestCounts() {
+      const counts = {};
+      for (const e of this.tokenRequests()) counts[e.grantType ?? 'none'] = (counts[e.grantType ?? 'none'] ?? 0) + 1;
+      return counts;
+    },
+    /** Every presentation of a rotated-out refresh token (each revoked its family): { at, familyId, userId, sourceAddress }. */
+    rotatedOutPresentations: () => state.rotatedOutPresented.map((e) => ({ ...e })),
+    /**
+     * Every refresh-token family that ended, in order: { at, familyId, userId, reason, cause }; `cause`
+     * is 'reuse', 'token_pairs', 'revoke', 'user' or 'idle'. `filter` as for tokenRequests.
+     */
+    familyEnds(filter = {}) {
+      return state.familyEnds.filter((e) => Object.entries(filter).every(([key, value]) => e[key] === value)).map((e) => ({ ...e }));
+    },
+    /**
+     * The family a refresh token (current or rotated out) was issued in: { familyId, userId,
+     * refreshToken (the current one), live, lastUsedAt } or null for a token this org never issued.
+     */
+    refreshTokenFamily(refreshToken) {
+      const family = state.familyByRefreshToken.get(refreshToken);
+      if (!family) return null;
+      return {
+        familyId: family.id,
+        userId: family.userId,
+        refreshToken: family.refreshToken,
+        live: !family.revoked && !state.idleExpired(family),
+        lastUsedAt: family.lastUsedAt,
+      };
+    },
 
     sessions() {
       return [...state.sessionsByToken.values()].map((s) => ({

@@ -228,7 +228,7 @@ export function revokeEndpoint(ctx) {
   }
   const family = token ? state.liveFamily(token) : null;
   if (family) {
-    state.revokeFamily(family, EXPIRED_TOKEN);
+    state.revokeFamily(family, EXPIRED_TOKEN, 'revoke');
     entry.revoked = 'refresh_token';
     return empty(200);
   }

@@ -42,6 +42,11 @@ export class OrgState {
     this.jwtKeys = [];
     this.refreshesInFlight = new Map();     // refresh token -> count of token requests being processed
     this.bulkJobs = new Map();              // Bulk API 1.0 job id -> jobInfo
+    this.familyCounter = 0;
+    // For fleet tests: every presentation of a rotated-out refresh token, and every family that
+    // ended, in order. Entries name the family by id, never by a token.
+    this.rotatedOutPresented = [];          // {at, familyId, userId, sourceAddress}
+    this.familyEnds = [];                   // {at, familyId, userId, reason, cause}
     this.defaultUserId = this.createUser({ username: 'emulator.user@example.com' }).userId;
   }
 
@@ -124,7 +129,9 @@ export class OrgState {
   grant({ userId, sourceAddress, withRefreshToken, scope = SCOPE, highAssurance = false }) {
     let family = null;
     if (withRefreshToken) {
+      this.familyCounter += 1;
       family = {
+        id: this.familyCounter,
         userId,
         clientId: this.clientId,
         refreshToken: newRefreshToken(),
@@ -139,11 +146,11 @@ export class OrgState {
       this.familyByRefreshToken.set(family.refreshToken, family);
       const live = this.liveFamilies.get(userId) ?? [];
       this.liveFamilies.set(userId, live);
-      for (const idle of live.filter((f) => this.idleExpired(f))) this.retireFamily(idle, EXPIRED_TOKEN);
+      for (const idle of live.filter((f) => this.idleExpired(f))) this.retireFamily(idle, EXPIRED_TOKEN, 'idle');
       live.push(family);
       // At most `maxTokenPairs` live refresh tokens per user + app (a single app here): one more
       // revokes the oldest.
-      while (live.length > Math.max(0, this.policy.maxTokenPairs)) this.revokeFamily(live[0], EXPIRED_TOKEN);
+      while (live.length > Math.max(0, this.policy.maxTokenPairs)) this.revokeFamily(live[0], EXPIRED_TOKEN, 'token_pairs');
     }
     const session = this.newSession(userId, sourceAddress, family, { scope, highAssurance });
     return this.tokenResponse(session, family?.refreshToken ?? null);
@@ -157,12 +164,13 @@ export class OrgState {
     if (family.revoked) return invalidGrant(family.revokedReason); // deactivation etc. revoke families
     if (family.refreshToken !== refreshToken) {
       // A rotated-out refresh token presented again: Salesforce assumes theft and revokes the family.
-      this.revokeFamily(family, EXPIRED_TOKEN);
+      this.rotatedOutPresented.push({ at: this.clock(), familyId: family.id, userId: family.userId, sourceAddress });
+      this.revokeFamily(family, EXPIRED_TOKEN, 'reuse');
       return invalidGrant(EXPIRED_TOKEN);
     }
     if (this.idleExpired(family)) {
       // The refresh token dies; sessions it already produced live on until their own timeout.
-      this.retireFamily(family, EXPIRED_TOKEN);
+      this.retireFamily(family, EXPIRED_TOKEN, 'idle');
       return invalidGrant(EXPIRED_TOKEN);
     }
     if (!refreshAllowedFrom(this.policy, sourceAddress)) return invalidGrant(this.policy.refreshIpRestrictedDescription);
@@ -200,16 +208,22 @@ export class OrgState {
     session.revoked = true;
   }
 
-  revokeFamily(family, reason) {
-    this.retireFamily(family, reason);
+  /**
+   * The family ends with its sessions. `cause` says why, for `emu.familyEnds()`: 'reuse' (a
+   * rotated-out token presented), 'token_pairs' (maxTokenPairs), 'revoke' (the revoke endpoint),
+   * 'user' (password change, deactivation, app access revoked), 'idle' (retired, sessions kept).
+   */
+  revokeFamily(family, reason, cause) {
+    this.retireFamily(family, reason, cause);
     for (const token of family.accessTokens) this.revokeSession(this.sessionsByToken.get(token));
   }
 
   /** The refresh token stops working (`reason` is what a later refresh answers); sessions are left alone. */
-  retireFamily(family, reason) {
+  retireFamily(family, reason, cause) {
     if (family.revoked) return;
     family.revoked = true;
     family.revokedReason = reason;
+    this.familyEnds.push({ at: this.clock(), familyId: family.id, userId: family.userId, reason, cause: cause ?? null });
     const live = this.liveFamilies.get(family.userId);
     live.splice(live.indexOf(family), 1);
   }
@@ -222,7 +236,7 @@ export class OrgState {
 
   /** Everything a user holds: all sessions and refresh tokens; a later refresh answers `reason`. */
   revokeUser(userId, reason) {
-    for (const family of [...(this.liveFamilies.get(userId) ?? [])]) this.revokeFamily(family, reason);
+    for (const family of [...(this.liveFamilies.get(userId) ?? [])]) this.revokeFamily(family, reason, 'user');
     for (const session of this.sessionsByToken.values()) if (session.userId === userId) this.revokeSession(session);
   }
 

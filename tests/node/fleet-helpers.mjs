@@ -11,9 +11,18 @@ import { collectSecrets, findLeaks } from './helpers.mjs';
  * (undici 6 takes localAddress as a top-level Agent option; `connect: { localAddress }` is ignored.)
  */
 export function fetchFrom(t, localAddress) {
+  const { fetch, close } = fetchFromAddress(localAddress);
+  t.after(close);
+  return fetch;
+}
+
+/** The same outside a test (a fleet process): `{ fetch, close() }`, closing being the caller's. */
+export function fetchFromAddress(localAddress) {
   const agent = new Agent({ localAddress });
-  t.after(() => agent.close());
-  return (input, init = {}) => undiciFetch(input, { ...init, dispatcher: agent });
+  return {
+    fetch: (input, init = {}) => undiciFetch(input, { ...init, dispatcher: agent }),
+    close: () => agent.close(),
+  };
 }
 
 /**
