@@ -115,7 +115,7 @@ function rawKeyEntry(kid, bytes, where) {
  * CryptoKey, or `{ keys: { kid: key }, current: kid }`.
  */
 export function encryptionKeyring(option) {
-  if (typeof option === 'object' && option !== null && !(option instanceof Uint8Array) && !isCryptoKey(option)) {
+  if (typeof option === 'object' && option !== null && !Array.isArray(option) && !(option instanceof Uint8Array) && !isCryptoKey(option)) {
     const { keys, current } = option;
     if (typeof keys !== 'object' || keys === null || Array.isArray(keys)) {
       throw invalid("option 'encryptionKey' must be a key or { keys: { <id>: <key> }, current: <id> }; 'keys' is missing or not an object");
