@@ -196,8 +196,8 @@ export function collectSecrets(emu, extra = []) {
 }
 
 /**
- * The texts a secret may show up as: a string as it is; a PEM private key as it is, its base64 body
- * on one line and its JWK private members (d, p, q, dp, dq, qi); key bytes (a Uint8Array or
+ * The texts a secret may show up as: a string as it is; a PEM private key as its base64 body on one
+ * line and its JWK private members (d, p, q, dp, dq, qi); key bytes (a Uint8Array or
  * ArrayBuffer, e.g. an encryption key) as base64, base64url and hex; `{ keys: { … } }` (an
  * encryptionKey keyring) as each of its keys.
  */
@@ -205,7 +205,9 @@ export function secretForms(value) {
   if (value === null || value === undefined) return [];
   if (typeof value === 'string') {
     if (!value.includes('PRIVATE KEY-----')) return [value];
-    const forms = [value, value.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '')];
+    // The body only: the armor lines (-----BEGIN … KEY-----) are no secret, and a leak of the PEM
+    // shows 16-character pieces of the body on each of its lines.
+    const forms = [value.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '')];
     try {
       const jwk = createPrivateKey(value).export({ format: 'jwk' });
       for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) if (jwk[member]) forms.push(jwk[member]);
