@@ -15,7 +15,7 @@ const CLIENT_SECRET = 'encryption-suite-client-secret-0123456789';
 const RECORD = 'sfs:conn:acme';
 const VALUE = /^sfs1\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]+)$/;
 
-const newKey = () => webcrypto.getRandomValues(new Uint8Array(32));
+const randomKey = () => webcrypto.getRandomValues(new Uint8Array(32));
 const b64 = (bytes) => Buffer.from(bytes).toString('base64');
 
 /** A MemoryStore that records what reaches it: every compareAndPut's expected and written value. */
@@ -57,7 +57,7 @@ function assertSealed(values, emu, secrets, { kid = 'default' } = {}) {
 test('every stored value is sealed: no token, secret, instance URL or id readable; a fresh IV on each write', async (t) => {
   const emu = await startEmu(t, { clientSecret: CLIENT_SECRET });
   emu.policy.rotateRefreshTokens = true;
-  const key = newKey();
+  const key = randomKey();
   const store = new MemoryStore();
   const { sm, events } = makeManager(emu, { store, clientSecret: CLIENT_SECRET, encryptionKey: key });
   const { tokens } = await connectNew(sm, emu);
@@ -76,7 +76,7 @@ test('every stored value is sealed: no token, secret, instance URL or id readabl
 
 test('a second manager with the same key (given as base64) reads what the first stored, with no token request', async (t) => {
   const emu = await startEmu(t);
-  const key = newKey();
+  const key = randomKey();
   const store = new MemoryStore();
   const { sm: first } = makeManager(emu, { store, encryptionKey: key });
   const { tokens, info } = await connectNew(first, emu);
@@ -107,8 +107,8 @@ test('an AES-GCM CryptoKey (non-extractable) serves as the key', async (t) => {
 
 test('a wrong key is STORE_FAILED naming the key id, and the stored value stays byte-identical', async (t) => {
   const emu = await startEmu(t, { clientSecret: CLIENT_SECRET });
-  const key = newKey();
-  const wrong = newKey();
+  const key = randomKey();
+  const wrong = randomKey();
   const store = new MemoryStore();
   const { sm } = makeManager(emu, { store, clientSecret: CLIENT_SECRET, encryptionKey: key });
   const { tokens } = await connectNew(sm, emu);
@@ -134,14 +134,15 @@ test('a wrong key is STORE_FAILED naming the key id, and the stored value stays 
 
 test('rotation: a value under an old key id is read with it and rewritten under the current key on its next write', async (t) => {
   const emu = await startEmu(t);
-  const k1 = newKey();
-  const k2 = newKey();
+  const k1 = randomKey();
+  const k2 = randomKey();
   const store = new MemoryStore();
   const { sm: old } = makeManager(emu, { store, encryptionKey: { keys: { k1 }, current: 'k1' } });
   await connectNew(old, emu);
   assert.equal(VALUE.exec(await store.get(RECORD))[1], 'k1');
 
-  const { sm: rotated } = makeManager(emu, { store, encryptionKey: { keys: { k1: b64(k1), k2 }, current: 'k2' } });
+  const [oldKey, newKey] = [b64(k1), k2];
+  const { sm: rotated } = makeManager(emu, { store, encryptionKey: { keys: { k1: oldKey, k2: newKey }, current: 'k2' } });
   assert.equal((await rotated.fetch('acme', LIMITS)).status, 200, 'the k1 value is read');
   assert.equal(VALUE.exec(await store.get(RECORD))[1], 'k1', 'reading rewrites nothing');
   await rotated.refresh('acme');
@@ -159,8 +160,8 @@ test('rotation: a value under an old key id is read with it and rewritten under 
 
 test('an altered value is STORE_FAILED naming the key id, left as it is: a flipped byte, a relabelled key id, a value moved to another key, a cut value, plain text', async (t) => {
   const emu = await startEmu(t);
-  const k1 = newKey();
-  const k2 = newKey();
+  const k1 = randomKey();
+  const k2 = randomKey();
   const store = new MemoryStore();
   const encryptionKey = { keys: { k1, k2 }, current: 'k1' };
   const { sm } = makeManager(emu, { store, encryptionKey });
@@ -194,7 +195,7 @@ test('an altered value is STORE_FAILED naming the key id, left as it is: a flipp
 test('a refresh writes through the inner store\'s compareAndPut over the exact ciphertext it read', async (t) => {
   const emu = await startEmu(t);
   const store = new RecordingStore();
-  const { sm } = makeManager(emu, { store, encryptionKey: newKey() });
+  const { sm } = makeManager(emu, { store, encryptionKey: randomKey() });
   await connectNew(sm, emu);
   const before = await store.get(RECORD);
   await sm.refresh('acme');
@@ -207,7 +208,7 @@ test('a refresh writes through the inner store\'s compareAndPut over the exact c
 
 test('a write over a record that changed meanwhile loses: the other connect stays stored', async (t) => {
   const emu = await startEmu(t);
-  const key = newKey();
+  const key = randomKey();
   const store = new RecordingStore();
   const other = emu.createUser({ username: 'other.user@example.com' });
   const { sm: a } = makeManager(emu, { store, encryptionKey: key });
@@ -223,7 +224,7 @@ test('a write over a record that changed meanwhile loses: the other connect stay
 
 test('a store with only get, put and delete works encrypted (no compareAndPut, lock or list)', async (t) => {
   const emu = await startEmu(t);
-  const key = newKey();
+  const key = randomKey();
   const store = new TestStore();
   const { sm } = makeManager(emu, { store, encryptionKey: key });
   await connectNew(sm, emu);
@@ -243,7 +244,7 @@ test('the key is checked at construction: INVALID_CONFIG for 16 bytes, bad base6
   const aes128 = await webcrypto.subtle.generateKey({ name: 'AES-GCM', length: 128 }, false, ['encrypt', 'decrypt']);
   const encryptOnly = await webcrypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt']);
   const hmac = await webcrypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  const good = newKey();
+  const good = randomKey();
   const cases = [
     ['16 bytes', sixteen, /16 bytes/],
     ['16 bytes as base64', b64(sixteen), /16 bytes/],
@@ -282,7 +283,7 @@ test('without encryptionKey nothing changes: values are stored as the engine wri
   assert.ok(!VALUE.test(value));
   assert.ok(value.includes(emu.instanceUrl), 'the plain record names the instance');
   // A manager with a key refuses the plain value rather than trusting it.
-  const { sm: sealed } = makeManager(emu, { store, encryptionKey: newKey() });
+  const { sm: sealed } = makeManager(emu, { store, encryptionKey: randomKey() });
   const err = await expectSessionError(() => sealed.info('acme'), 'STORE_FAILED');
   assert.match(err.evidence.join(' '), /not encrypted/);
   assert.match(err.fix, /connect the connection again/);

@@ -6,7 +6,7 @@
 // Run from the scratch consumer: node --test tests/node/flow-client-credentials.test.mjs
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SalesforceSessionError } from 'salesforce-session';
+import { SalesforceSessionError, SessionManager } from 'salesforce-session';
 import { API, startEmu, makeManager, expectSessionError, collectSecrets, findLeaks, restRequests } from './helpers.mjs';
 
 const LIMITS = `${API}/limits`;
@@ -36,8 +36,13 @@ async function expectRefusal(promise, description) {
 }
 
 test('connectClientCredentials at the My Domain: the Run As user\'s session, stored, used for calls', async (t) => {
-  const { emu, runAs, sm, events } = await myDomain(t);
-  const info = await sm.connectClientCredentials('acme');
+  const { emu, runAs } = await myDomain(t);
+  const events = [];
+  const [clientId, clientSecret] = [emu.clientId, CLIENT_SECRET];
+  // The README's snippet, with the emulator's instance host as the My Domain.
+  const sessions = new SessionManager({ clientId, clientSecret, loginUrl: emu.instanceUrl, allowInsecureLoopback: true, now: () => emu.now(), onEvent: (e) => events.push(e) });
+  const info = await sessions.connectClientCredentials('acme');
+  const sm = sessions;
   assert.equal(info.connectionId, 'acme');
   assert.equal(info.userId, runAs.userId);
   assert.equal(info.orgId, emu.orgId);

@@ -43,9 +43,17 @@ const clientSecretSent = (entry, emu) => entry.form.client_secret ?? (/^Basic /i
 test('a confidential client: authorize, the user approves, exchangeCode stores the connection; calls and refreshes work', async (t) => {
   const emu = await startEmu(t, { clientSecret: CLIENT_SECRET });
   emu.policy.callbackUrls = [REDIRECT_URI];
-  const { sm, events, store } = makeManager(emu, { clientSecret: CLIENT_SECRET });
-  const parts = await authorized(sm, emu);
-  const info = await sm.exchangeCode('acme', parts);
+  const { sm: sessions, events, store } = makeManager(emu, { clientSecret: CLIENT_SECRET });
+  const sm = sessions;
+  const redirectUri = REDIRECT_URI;
+  // The README's snippet, as it is.
+  const { url, codeVerifier, state } = await sessions.authorizeUrl({ redirectUri, scope: 'api refresh_token' });
+  assertAuthorizeUrl({ url, codeVerifier, state }, { loginUrl: emu.loginUrl, clientId: emu.clientId, clientSecret: CLIENT_SECRET });
+  const callback = await playUser(url);
+  assert.equal(callback.state, state, 'the callback carries our state');
+  const { code } = callback;
+  const info = await sessions.exchangeCode('acme', { code, redirectUri, codeVerifier });
+  const parts = { code, redirectUri, codeVerifier };
   assert.equal(info.connectionId, 'acme');
   assert.equal(info.orgId, emu.orgId);
   assert.equal(info.userId, emu.defaultUserId);

@@ -44,7 +44,9 @@ function assertAssertions(emu, { audience = emu.loginUrl, username = USERNAME } 
 test('connectJwt with a PKCS#8 PEM: one assertion, the connection stored, calls made with its session', async (t) => {
   const { emu, userId } = await jwtEmu(t);
   const { sm, store, events } = makeManager(emu);
-  const info = await sm.connectJwt('acme', { username: USERNAME, privateKey: rsaKeys().privateKey });
+  const sessions = sm;
+  const { privateKey } = rsaKeys();
+  const info = await sessions.connectJwt('acme', { username: USERNAME, privateKey });
   assert.equal(info.connectionId, 'acme');
   assert.equal(info.userId, userId);
   assert.equal(info.orgId, emu.orgId);
