@@ -72,10 +72,12 @@ function explainEncryption(error) {
   for (const line of error.evidence) {
     const kid = /key id '([A-Za-z0-9_-]{1,64})'/.exec(line)?.[1];
     if (kid) {
+      error.message += ` (a stored value under key id '${kid}' cannot be decrypted)`;
       error.fix = `Configure the encryptionKey the value was written with (key id '${kid}'; keep older keys under { keys, current } while rotating); a value altered in the store cannot be recovered: connect the connection again.`;
       return;
     }
     if (line.includes('not encrypted by this library')) {
+      error.message += ' (a stored value is not encrypted)';
       error.fix = 'The value was stored without encryption (or by something else): connect the connection again so it is stored encrypted.';
       return;
     }

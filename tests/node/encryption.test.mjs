@@ -121,6 +121,7 @@ test('a wrong key is STORE_FAILED naming the key id, and the stored value stays 
     const err = await expectSessionError(call, 'STORE_FAILED', label);
     const text = `${err.message} ${err.evidence.join(' ')}`;
     assert.match(text, /key id 'default'/, `${label}: the error names the key id: ${text}`);
+    assert.match(err.message, /key id 'default'/, `${label}: the message names it`);
     assert.match(err.fix, /key id 'default'/, `${label}: so does the fix`);
     errors.push([label, err]);
   }
