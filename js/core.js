@@ -321,6 +321,7 @@ export class SessionManager {
 
   async #call(method, ...args) {
     const engine = this.#engine ?? (await this.#lazyEngine());
+    if (typeof engine[method] !== 'function') throw new Error(`salesforce-session: the wasm module has no ${method} (the .wasm and the JavaScript files come from different builds)`);
     try {
       return await engine[method](...args);
     } catch (thrown) {
