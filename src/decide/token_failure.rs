@@ -2,6 +2,7 @@
 //! sub-reason, a transient failure to retry, or a configuration to fix.
 
 use crate::error::{clip, ErrorCode, SessionError};
+use crate::text::contains;
 use crate::wire::api_error::{looks_like_html, parse_oauth_error};
 
 /// Why Salesforce revoked a refresh token, from `error_description`.
@@ -29,22 +30,22 @@ impl RevocationReason {
     fn from_grant_error(error: &str, description: &str) -> Self {
         let d = description.to_ascii_lowercase();
         let e = error.to_ascii_lowercase();
-        if d.contains("authentication failure") {
+        if contains(&d, "authentication failure") {
             RevocationReason::PasswordChanged
-        } else if d.contains("inactive user") || e == "inactive_user" {
+        } else if contains(&d, "inactive user") || e == "inactive_user" {
             RevocationReason::UserDeactivated
-        } else if d.contains("inactive organization")
-            || d.contains("inactive org")
+        } else if contains(&d, "inactive organization")
+            || contains(&d, "inactive org")
             || e == "inactive_org"
         {
             RevocationReason::OrgInactive
-        } else if d.contains("expired access/refresh token") {
+        } else if contains(&d, "expired access/refresh token") {
             RevocationReason::TokenRevoked
-        } else if d.contains("approved") {
+        } else if contains(&d, "approved") {
             RevocationReason::NotApproved
-        } else if d.contains("ip restricted") || d.contains("login hours") {
+        } else if contains(&d, "ip restricted") || contains(&d, "login hours") {
             RevocationReason::LoginRestricted
-        } else if d.contains("assertion") || d.contains("audience") {
+        } else if contains(&d, "assertion") || contains(&d, "audience") {
             RevocationReason::InvalidAssertion
         } else {
             RevocationReason::Other
@@ -104,6 +105,9 @@ pub enum TokenFailure {
     },
     /// 5xx, HTML, network or an unreadable body: back off and retry.
     Transient(String),
+    /// Salesforce Edge's 420 page (an incident, or a deleted or expired org): a couple
+    /// of retries, then `SALESFORCE_UNAVAILABLE`.
+    Unavailable(String),
     /// Any other refusal.
     Rejected {
         /// `error`.
@@ -115,6 +119,16 @@ pub enum TokenFailure {
 
 /// Classifies a token endpoint answer that was not a 200 with a token.
 pub fn classify_token_failure(status: u16, body: &str) -> TokenFailure {
+    if status == 420 {
+        return TokenFailure::Unavailable(format!(
+            "token endpoint answered HTTP 420{} (Salesforce Edge)",
+            if looks_like_html(body) {
+                " with an HTML page"
+            } else {
+                ""
+            }
+        ));
+    }
     if status >= 500 || looks_like_html(body) {
         return TokenFailure::Transient(format!(
             "token endpoint answered HTTP {status}{}",
@@ -133,12 +147,12 @@ pub fn classify_token_failure(status: u16, body: &str) -> TokenFailure {
     let d = err.description.to_ascii_lowercase();
     match err.error.as_str() {
         "invalid_grant"
-            if d.contains("already being processed")
-                || d.contains("expired authorization code") =>
+            if contains(&d, "already being processed")
+                || contains(&d, "expired authorization code") =>
         {
             TokenFailure::Busy(err.description)
         }
-        "invalid_grant" if d.contains("ip restricted") => {
+        "invalid_grant" if contains(&d, "ip restricted") => {
             TokenFailure::IpRestricted(err.description)
         }
         "invalid_grant" | "inactive_user" | "inactive_org" => TokenFailure::Revoked {
@@ -181,15 +195,44 @@ impl TokenFailure {
                 .evidence(format!("token endpoint answered {}: \"{}\"", clip(&error, 60), clip(&description, 200)))
                 .fix("Check clientId (the consumer key) and clientSecret against the connected app, and that the app allows this OAuth flow."),
             TokenFailure::Transient(d) => SessionError::new(ErrorCode::RefreshFailed, "The token endpoint failed; the stored credential was kept").evidence(d),
+            TokenFailure::Unavailable(d) => SessionError::new(ErrorCode::SalesforceUnavailable, "Salesforce answered with its outage page; the stored credential was kept").evidence(d),
             TokenFailure::Rejected { error, description } => SessionError::new(ErrorCode::RefreshFailed, "The token endpoint refused the refresh")
                 .evidence(format!("token endpoint answered {}: \"{}\"", clip(&error, 60), clip(&description, 200)))
                 .retryable(false),
         }
     }
 
+    /// The error of a refused grant at connect time (a code, an assertion, client
+    /// credentials): nothing was stored, and nobody's consent was revoked.
+    pub fn into_grant_error(self, grant: &str) -> SessionError {
+        let fix = match &self {
+            TokenFailure::Revoked { reason, .. } if *reason != RevocationReason::Other && *reason != RevocationReason::TokenRevoked => reason.fix(),
+            _ if grant == "authorization_code" => "Start the authorization again: a code is single-use and expires in minutes, redirect_uri must be the authorize request's, and codeVerifier the one authorizeUrl() returned.",
+            _ => return self.into_error(),
+        };
+        let (TokenFailure::Revoked { description, .. }
+        | TokenFailure::Rejected { description, .. }) = self
+        else {
+            return self.into_error();
+        };
+        SessionError::new(
+            ErrorCode::InvalidConfig,
+            format!("The token endpoint refused the {grant} grant; nothing was stored"),
+        )
+        .evidence(format!(
+            "token endpoint answered: \"{}\"",
+            clip(&description, 200)
+        ))
+        .fix(fix)
+        .retryable(false)
+    }
+
     /// Whether the same request may succeed if sent again after a pause.
     pub fn is_transient(&self) -> bool {
-        matches!(self, TokenFailure::Transient(_) | TokenFailure::Busy(_))
+        matches!(
+            self,
+            TokenFailure::Transient(_) | TokenFailure::Busy(_) | TokenFailure::Unavailable(_)
+        )
     }
 }
 
