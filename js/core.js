@@ -380,7 +380,7 @@ export class SessionManager {
   async exchangeCode(connectionId, options) {
     checkId(connectionId);
     const [code, redirectUri, codeVerifier] = exchangeArguments(connectionId, options);
-    return this.#call('exchangeCode', connectionId, code, redirectUri, codeVerifier);
+    return this.#call('grant', connectionId, 'authorization_code', code, redirectUri, codeVerifier);
   }
 
   /**
@@ -397,7 +397,7 @@ export class SessionManager {
     const previous = this.#signer.get(connectionId);
     this.#signer.set(connectionId, key);
     try {
-      return await this.#call('connectJwt', connectionId, username, audience);
+      return await this.#call('grant', connectionId, 'jwt', username, audience ?? '', '');
     } catch (thrown) {
       if (this.#signer.get(connectionId) === key) {
         if (previous) this.#signer.set(connectionId, previous);
@@ -415,7 +415,7 @@ export class SessionManager {
   async connectClientCredentials(connectionId) {
     checkId(connectionId);
     checkClientCredentials(connectionId, this.#loginUrl, this.#clientSecret);
-    return this.#call('connectClientCredentials', connectionId);
+    return this.#call('grant', connectionId, 'client_credentials', '', '', '');
   }
 
   /**
@@ -428,7 +428,7 @@ export class SessionManager {
     if (typeof refreshToken !== 'string' || refreshToken.trim() === '') {
       throw sessionError(ErrorCodes.INVALID_CONFIG, 'Invalid configuration: the refresh token must be a non-empty string', ['refreshToken is ' + (typeof refreshToken === 'string' ? 'empty' : typeof refreshToken)], { connectionId });
     }
-    return this.#call('connectRefreshToken', connectionId, refreshToken);
+    return this.#call('grant', connectionId, 'refresh_token', refreshToken, '', '');
   }
 
   /**

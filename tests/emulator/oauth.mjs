@@ -129,6 +129,7 @@ const GRANTS = {
   },
 
   // Runs as the connected app's "Run As" user (`clientCredentialsUser`, the default user unless set).
+  // Served by the My Domain only, whose identity URL the response names (as Salesforce's does).
   client_credentials({ state, policy, remoteAddress }) {
     const runAs = policy.clientCredentialsUser;
     if (runAs === false) return oauth.noClientCredentialsUser();
@@ -137,7 +138,7 @@ const GRANTS = {
     const blocked = state.loginBlocked(user.userId);
     if (blocked) return fromResult(blocked);
     return tokenReply(state.grant({
-      userId: user.userId, sourceAddress: remoteAddress, withRefreshToken: false, scope: serverScope(policy),
+      userId: user.userId, sourceAddress: remoteAddress, withRefreshToken: false, scope: serverScope(policy), identityOrigin: state.instanceUrl,
     }));
   },
 

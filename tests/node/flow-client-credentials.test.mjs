@@ -10,7 +10,7 @@ import { SalesforceSessionError, SessionManager } from 'salesforce-session';
 import { API, startEmu, makeManager, expectSessionError, collectSecrets, findLeaks, restRequests } from './helpers.mjs';
 
 const LIMITS = `${API}/limits`;
-const CLIENT_SECRET = 'client-credentials-secret-0123456789abcdef';
+const CLIENT_SECRET = 'cc-app-secret-7f3a9b2c4d5e6f708192a3b4c5d6';
 const TIMEOUT_MS = 7200 * 1000;
 
 const grants = (emu) => emu.tokenRequests({ grantType: 'client_credentials' });
