@@ -6,6 +6,8 @@
 import { WasmSessions } from './salesforce_session.js';
 import { SalesforceSessionError, ErrorCodes, sessionError, fromWasm } from './errors.js';
 import { MemoryStore } from './stores/memory.js';
+import { encryptedStore, encryptionKeyring } from './encryption.js';
+import { JwtSigner, authorizeUrl, checkClientCredentials, exchangeArguments, jwtArguments, signingKey } from './flows.js';
 
 export { SalesforceSessionError, ErrorCodes, MemoryStore };
 
@@ -31,6 +33,8 @@ const PLAIN_OPTIONS = [
 const REQUEST_FIELDS = ['signal', 'cache', 'credentials', 'mode', 'keepalive', 'integrity', 'referrer', 'referrerPolicy', 'priority'];
 
 const EMPTY_INIT = Object.freeze({});
+
+const DEFAULT_LOGIN_URL = 'https://login.salesforce.com';
 
 /**
  * A name for this manager, unique enough to tell instances apart (it is no secret): built
@@ -243,6 +247,11 @@ export class SessionManager {
   #args;
   #fetchFn;
   #hasList = false;
+  #clientId;
+  #clientSecret;
+  #loginUrl;
+  /** The signing keys of this manager's JWT bearer connections (memory only: never stored). */
+  #signer = new JwtSigner();
 
   /**
    * @param {import('./index.d.ts').SessionManagerOptions} options
@@ -279,7 +288,12 @@ export class SessionManager {
         }
       : undefined;
     this.#hasList = typeof store.list === 'function';
-    this.#args = [plain, boundedFetch(fetchFn), hostStore(store), options.now, onEvent, peekErrorBody];
+    let host = hostStore(store);
+    if (options.encryptionKey !== undefined) host = encryptedStore(host, encryptionKeyring(options.encryptionKey));
+    this.#args = [plain, boundedFetch(fetchFn), host, options.now, onEvent, peekErrorBody, this.#signer.sign];
+    this.#clientId = plain.clientId;
+    this.#clientSecret = plain.clientSecret;
+    this.#loginUrl = typeof plain.loginUrl === 'string' ? plain.loginUrl : DEFAULT_LOGIN_URL;
     this.#fetchFn = fetchFn;
     this.instanceId = plain.instanceId;
     if (wasmReady) this.#engine = this.#build();
@@ -317,6 +331,7 @@ export class SessionManager {
 
   async #call(method, ...args) {
     const engine = this.#engine ?? (await this.#lazyEngine());
+    if (typeof engine[method] !== 'function') throw new Error(`salesforce-session: the wasm module has no ${method} (the .wasm and the JavaScript files come from different builds)`);
     try {
       return await engine[method](...args);
     } catch (thrown) {
@@ -326,10 +341,21 @@ export class SessionManager {
 
   /**
    * Stores the result of any OAuth flow: the token endpoint's JSON, parsed or as a string.
+   * `options.loginUrl`: the login host the tokens came from, when it is not the manager's.
    * @returns {Promise<import('./index.d.ts').ConnectionInfo>}
    */
-  async connect(connectionId, tokenResponse) {
+  async connect(connectionId, tokenResponse, options) {
     checkId(connectionId);
+    let loginUrl;
+    if (options !== undefined) {
+      if (typeof options !== 'object' || options === null) {
+        throw sessionError(ErrorCodes.INVALID_CONFIG, 'Invalid argument: connect options must be an object such as { loginUrl }', ['options is ' + (options === null ? 'null' : typeof options)], { connectionId });
+      }
+      loginUrl = options.loginUrl;
+      if (loginUrl !== undefined && (typeof loginUrl !== 'string' || loginUrl.trim() === '')) {
+        throw sessionError(ErrorCodes.INVALID_CONFIG, "Invalid argument: 'loginUrl' must be a non-empty string such as https://test.salesforce.com", ['loginUrl is ' + (typeof loginUrl === 'string' ? 'empty' : loginUrl === null ? 'null' : typeof loginUrl)], { connectionId });
+      }
+    }
     let json = tokenResponse;
     if (typeof tokenResponse !== 'string') {
       if (typeof tokenResponse !== 'object' || tokenResponse === null) {
@@ -341,7 +367,65 @@ export class SessionManager {
         throw sessionError(ErrorCodes.INVALID_TOKEN_RESPONSE, 'Invalid token response: it cannot be serialised as JSON', ['the token response is not plain JSON data'], { connectionId });
       }
     }
-    return this.#run('connect', connectionId, json);
+    return this.#run('connect', connectionId, json, loginUrl ?? '');
+  }
+
+  /**
+   * The authorize URL of the authorization code flow with PKCE, on the manager's loginUrl:
+   * `{ url, codeVerifier, state }` (a state is generated when none is given). Send the user's
+   * browser to `url`; keep `codeVerifier` and `state` for the callback.
+   * @returns {Promise<{ url: string, codeVerifier: string, state: string }>}
+   */
+  async authorizeUrl(options) {
+    // The options are checked by the engine (loginUrl above all) before any URL is built.
+    if (!this.#engine) await this.#lazyEngine();
+    return authorizeUrl(this.#loginUrl, this.#clientId, options);
+  }
+
+  /**
+   * Redeems an authorization code (with the verifier authorizeUrl returned) at the token
+   * endpoint and stores the connection; a refusal stores nothing.
+   * @returns {Promise<import('./index.d.ts').ConnectionInfo>}
+   */
+  async exchangeCode(connectionId, options) {
+    checkId(connectionId);
+    const [code, redirectUri, codeVerifier] = exchangeArguments(connectionId, options);
+    return this.#run('grant', connectionId, 'authorization_code', code, redirectUri, codeVerifier);
+  }
+
+  /**
+   * Connects with the JWT bearer flow: assertions signed RS256 with `privateKey` (a PKCS#8 PEM,
+   * imported non-extractable, or a CryptoKey), held in this manager's memory only and used again
+   * whenever the connection is re-minted.
+   * @returns {Promise<import('./index.d.ts').ConnectionInfo>}
+   */
+  async connectJwt(connectionId, options) {
+    checkId(connectionId);
+    const { username, audience, privateKey } = jwtArguments(connectionId, options);
+    const key = await signingKey(privateKey, connectionId);
+    if (!this.#engine) await this.#lazyEngine();
+    const previous = this.#signer.get(connectionId);
+    this.#signer.set(connectionId, key);
+    try {
+      return await this.#run('grant', connectionId, 'jwt', username, audience ?? '', '');
+    } catch (thrown) {
+      if (this.#signer.get(connectionId) === key) {
+        if (previous) this.#signer.set(connectionId, previous);
+        else this.#signer.delete(connectionId);
+      }
+      throw thrown;
+    }
+  }
+
+  /**
+   * Connects with the client credentials flow (the connected app's Run As user), against the
+   * org's My Domain as loginUrl: a shared login host is refused before anything is sent.
+   * @returns {Promise<import('./index.d.ts').ConnectionInfo>}
+   */
+  async connectClientCredentials(connectionId) {
+    checkId(connectionId);
+    checkClientCredentials(connectionId, this.#loginUrl, this.#clientSecret);
+    return this.#run('grant', connectionId, 'client_credentials', '', '', '');
   }
 
   /**
@@ -508,7 +592,12 @@ export class SessionManager {
   async disconnect(connectionId, options = {}) {
     checkId(connectionId);
     this.#origins.delete(connectionId);
-    return this.#run('disconnect', connectionId, options?.revoke ? 'revoke' : '');
+    try {
+      return await this.#run('disconnect', connectionId, options?.revoke ? 'revoke' : '');
+    } finally {
+      // The record is gone even when the revoke failed: so is the key that could mint it again.
+      this.#signer.delete(connectionId);
+    }
   }
 }
 

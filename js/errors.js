@@ -60,7 +60,26 @@ export function sessionError(code, message, evidence = [], extra = {}) {
 /** Turns what the wasm side rejected with into what callers catch. */
 export function fromWasm(thrown) {
   if (thrown && typeof thrown === 'object' && thrown.kind === 'SalesforceSessionError') {
-    return new SalesforceSessionError(thrown);
+    const error = new SalesforceSessionError(thrown);
+    if (error.code === 'STORE_FAILED') explainEncryption(error);
+    return error;
   }
   return thrown;
+}
+
+/** A stored value the encryption layer could not read: the fix names the key id it was written under. */
+function explainEncryption(error) {
+  for (const line of error.evidence) {
+    const kid = /key id '([A-Za-z0-9_-]{1,64})'/.exec(line)?.[1];
+    if (kid) {
+      error.message += ` (a stored value under key id '${kid}' cannot be decrypted)`;
+      error.fix = `Configure the encryptionKey the value was written with (key id '${kid}'; keep older keys under { keys, current } while rotating); a value altered in the store cannot be recovered: connect the connection again.`;
+      return;
+    }
+    if (line.includes('not encrypted by this library')) {
+      error.message += ' (a stored value is not encrypted)';
+      error.fix = 'The value was stored without encryption (or by something else): connect the connection again so it is stored encrypted.';
+      return;
+    }
+  }
 }

@@ -133,6 +133,50 @@ export interface SessionManagerOptions {
   introspect?: boolean;
   /** Bounds (ms, 100 to 600000) every request the library makes of its own, token requests first; default 30000. */
   tokenTimeoutMs?: number;
+  /**
+   * Encryption at rest: every stored value AES-256-GCM encrypted through WebCrypto (a fresh IV
+   * each write, the key id in the clear). A single key has the key id 'default'; `{ keys, current }`
+   * rotates: values under an older key are read with it and rewritten under `current` on their next write.
+   */
+  encryptionKey?: EncryptionKey | { keys: { [keyId: string]: EncryptionKey }; current: string };
+}
+
+/** 32 bytes, as a base64 (or base64url) string or a Uint8Array, or an AES-GCM CryptoKey of 256 bits. */
+export type EncryptionKey = string | Uint8Array | CryptoKey;
+
+export interface AuthorizeUrlOptions {
+  /** The callback URL registered on the connected app; exchangeCode needs the same one. */
+  redirectUri: string;
+  /** Space-separated, or an array; default: the connected app's scopes. */
+  scope?: string | string[];
+  /** Echoed to the callback; generated (24 random bytes, base64url) when absent. */
+  state?: string;
+  /** e.g. 'login', 'consent', 'select_account'. */
+  prompt?: string;
+}
+
+export interface AuthorizeUrl {
+  /** {loginUrl}/services/oauth2/authorize with response_type=code and an S256 code_challenge; no client secret. */
+  url: string;
+  /** Keep it (server side) for exchangeCode. */
+  codeVerifier: string;
+  /** Compare it with the callback's state. */
+  state: string;
+}
+
+export interface ExchangeCodeOptions {
+  code: string;
+  redirectUri: string;
+  codeVerifier: string;
+}
+
+export interface ConnectJwtOptions {
+  /** The Salesforce username the assertion names (sub). */
+  username: string;
+  /** A PKCS#8 PEM (BEGIN PRIVATE KEY), imported non-extractable, or an RSASSA-PKCS1-v1_5 SHA-256 private CryptoKey. */
+  privateKey: string | CryptoKey;
+  /** The assertion's aud; default the login host (loginUrl). */
+  audience?: string;
 }
 
 export interface ConnectionInfo {
@@ -186,7 +230,16 @@ export interface Connection {
 export declare class SessionManager {
   constructor(options: SessionManagerOptions);
   readonly instanceId: string;
-  connect(connectionId: string, tokenResponse: object | string): Promise<ConnectionInfo>;
+  /** `options.loginUrl`: the login host the tokens came from, when it is not the manager's (refreshes go there). */
+  connect(connectionId: string, tokenResponse: object | string, options?: { loginUrl?: string }): Promise<ConnectionInfo>;
+  /** The authorization code + PKCE flow's URL on loginUrl, with a fresh verifier (and state unless given). */
+  authorizeUrl(options: AuthorizeUrlOptions): Promise<AuthorizeUrl>;
+  /** Redeems the callback's code with its verifier and stores the connection (a refusal stores nothing). */
+  exchangeCode(connectionId: string, options: ExchangeCodeOptions): Promise<ConnectionInfo>;
+  /** JWT bearer: RS256 assertions signed through WebCrypto, re-minted when the session expires or is rejected. */
+  connectJwt(connectionId: string, options: ConnectJwtOptions): Promise<ConnectionInfo>;
+  /** Client credentials (clientSecret required) against the org's My Domain as loginUrl; re-minted as JWT is. */
+  connectClientCredentials(connectionId: string): Promise<ConnectionInfo>;
   /** Redeems a refresh token at the token host and stores the result. */
   connectRefreshToken(connectionId: string, refreshToken: string): Promise<ConnectionInfo>;
   fetch(connectionId: string, input: string | URL | Request, init?: RequestInit): Promise<Response>;

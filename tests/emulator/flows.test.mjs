@@ -248,6 +248,11 @@ describe('client credentials', () => {
     assert.equal('refresh_token' in ok.body, false);
     assert.equal(ok.body.scope, 'api');
     assert.deepEqual(emu.tokenRequests({ grantType: 'client_credentials' }).map((e) => [e.host, e.status]), [['login', 400], ['instance', 200]]);
+    // The identity URL is on the My Domain that served the grant, and answers there.
+    assert.ok(ok.body.id.startsWith(`${emu.instanceUrl}/id/${emu.orgId}/`), ok.body.id);
+    const identity = await fetch(ok.body.id, { headers: { authorization: `Bearer ${ok.body.access_token}` } });
+    assert.equal(identity.status, 200);
+    assert.equal((await identity.json()).organization_id, emu.orgId);
   });
 
   test('needs the secret: wrong, missing, or none configured → invalid_client', async (t) => {

@@ -170,6 +170,8 @@ export async function startEmulator(options = {}) {
       return state.grant({ userId, sourceAddress: normaliseAddress(sourceAddress), withRefreshToken, scope, highAssurance });
     },
     issueAuthCode: (spec) => state.issueAuthCode(spec),
+    /** Every authorization code issued so far (used or not), for secret scans. */
+    authCodes: () => [...state.authCodes.keys()],
     /** Plays the user on a client-built authorize URL: {code, state, redirectUri, …} or {error, errorDescription, …}. */
     authorize: (url, options) => authorizeAsUser(state, policy, url, options),
     registerJwtKey(key) {

@@ -15,11 +15,20 @@ const seconds = (ms) => Math.floor(ms / 1000);
 
 // ---- POST /services/oauth2/token ----------------------------------------------------------------
 
-/** Fills the log entry of a token request (grant type, refresh token) from its form. */
+/**
+ * Fills the log entry of a token request from its form: grant type, refresh token, and, for the
+ * grants that carry them, the authorization code, code verifier, redirect URI and JWT assertion
+ * (`form`: every field as sent, for tests that look at the rest).
+ */
 export function noteTokenRequest(ctx) {
   const params = formParams(ctx);
   ctx.entry.grantType = params.get('grant_type');
   ctx.entry.refreshToken = params.get('refresh_token');
+  ctx.entry.code = params.get('code');
+  ctx.entry.codeVerifier = params.get('code_verifier');
+  ctx.entry.redirectUri = params.get('redirect_uri');
+  ctx.entry.assertion = params.get('assertion');
+  ctx.entry.form = Object.fromEntries(params);
   return params;
 }
 
@@ -120,6 +129,7 @@ const GRANTS = {
   },
 
   // Runs as the connected app's "Run As" user (`clientCredentialsUser`, the default user unless set).
+  // Served by the My Domain only, whose identity URL the response names (as Salesforce's does).
   client_credentials({ state, policy, remoteAddress }) {
     const runAs = policy.clientCredentialsUser;
     if (runAs === false) return oauth.noClientCredentialsUser();
@@ -128,7 +138,7 @@ const GRANTS = {
     const blocked = state.loginBlocked(user.userId);
     if (blocked) return fromResult(blocked);
     return tokenReply(state.grant({
-      userId: user.userId, sourceAddress: remoteAddress, withRefreshToken: false, scope: serverScope(policy),
+      userId: user.userId, sourceAddress: remoteAddress, withRefreshToken: false, scope: serverScope(policy), identityOrigin: state.instanceUrl,
     }));
   },
 

@@ -73,8 +73,9 @@ export class OrgState {
     return null;
   }
 
-  identityUrl(userId) {
-    return `${this.loginUrl}/id/${this.orgId}/${userId}`;
+  /** The identity URL of a user, on the login host unless the grant was served on another (`origin`). */
+  identityUrl(userId, origin = this.loginUrl) {
+    return `${origin}/id/${this.orgId}/${userId}`;
   }
 
   currentInstanceUrl() {
@@ -126,7 +127,8 @@ export class OrgState {
    * A fresh grant (authorization code, JWT bearer, client credentials or a direct mint): a new
    * session and, when asked, a new refresh-token family, i.e. a new token pair.
    */
-  grant({ userId, sourceAddress, withRefreshToken, scope = SCOPE, highAssurance = false }) {
+  /** `identityOrigin`: the host whose identity URL the response names (the one that served the grant); default the login host. */
+  grant({ userId, sourceAddress, withRefreshToken, scope = SCOPE, highAssurance = false, identityOrigin = null }) {
     let family = null;
     if (withRefreshToken) {
       this.familyCounter += 1;
@@ -153,6 +155,7 @@ export class OrgState {
       while (live.length > Math.max(0, this.policy.maxTokenPairs)) this.revokeFamily(live[0], EXPIRED_TOKEN, 'token_pairs');
     }
     const session = this.newSession(userId, sourceAddress, family, { scope, highAssurance });
+    session.identityOrigin = identityOrigin;
     return this.tokenResponse(session, family?.refreshToken ?? null);
   }
 
@@ -187,7 +190,7 @@ export class OrgState {
   }
 
   tokenResponse(session, refreshToken) {
-    const id = this.identityUrl(session.userId);
+    const id = this.identityUrl(session.userId, session.identityOrigin ?? undefined);
     const issuedAt = String(session.issuedAt);
     const response = { access_token: session.accessToken };
     if (refreshToken) response.refresh_token = refreshToken;

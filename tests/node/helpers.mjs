@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { inspect } from 'node:util';
+import { createPrivateKey } from 'node:crypto';
 import { SessionManager, SalesforceSessionError } from 'salesforce-session';
 import { startEmulator } from '../emulator/index.mjs';
 
@@ -172,15 +173,56 @@ export async function startStrayServer(t) {
 }
 
 /**
- * Every secret the emulator handed out or received: access tokens of all sessions, refresh tokens
- * presented to the token endpoint, and whatever else is passed (minted refresh tokens, client secret).
+ * Every secret the emulator handed out or received: access tokens of all sessions, refresh tokens,
+ * authorization codes, code verifiers and JWT assertions presented to the token endpoint, every
+ * authorization code it issued, and whatever else is passed (minted refresh tokens, the client
+ * secret, private keys, encryption keys): see `secretForms` for how each is expanded.
  */
 export function collectSecrets(emu, extra = []) {
   const secrets = new Set();
-  for (const s of emu.sessions()) secrets.add(s.accessToken);
-  for (const e of emu.log) if (e.refreshToken) secrets.add(e.refreshToken);
-  for (const s of extra) if (typeof s === 'string' && s) secrets.add(s);
+  const add = (value) => {
+    for (const form of secretForms(value)) if (form) secrets.add(form);
+  };
+  for (const s of emu.sessions()) add(s.accessToken);
+  for (const e of emu.log) {
+    add(e.refreshToken);
+    add(e.code);
+    add(e.codeVerifier);
+    add(e.assertion);
+  }
+  for (const code of emu.authCodes?.() ?? []) add(code);
+  for (const s of extra) add(s);
   return [...secrets];
+}
+
+/**
+ * The texts a secret may show up as: a string as it is; a PEM private key as its base64 body on one
+ * line and its JWK private members (d, p, q, dp, dq, qi); key bytes (a Uint8Array or
+ * ArrayBuffer, e.g. an encryption key) as base64, base64url and hex; `{ keys: { … } }` (an
+ * encryptionKey keyring) as each of its keys.
+ */
+export function secretForms(value) {
+  if (value === null || value === undefined) return [];
+  if (typeof value === 'string') {
+    if (!value.includes('PRIVATE KEY-----')) return [value];
+    // The body only: the armor lines (-----BEGIN … KEY-----) are no secret, and a leak of the PEM
+    // shows 16-character pieces of the body on each of its lines.
+    const forms = [value.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '')];
+    try {
+      const jwk = createPrivateKey(value).export({ format: 'jwk' });
+      for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) if (jwk[member]) forms.push(jwk[member]);
+    } catch {
+      /* not a key node:crypto reads: the text forms only */
+    }
+    return forms;
+  }
+  if (value instanceof ArrayBuffer) value = new Uint8Array(value);
+  if (value instanceof Uint8Array) {
+    const bytes = Buffer.from(value);
+    return [bytes.toString('base64'), bytes.toString('base64url'), bytes.toString('hex')];
+  }
+  if (typeof value === 'object' && value.keys && typeof value.keys === 'object') return Object.values(value.keys).flatMap(secretForms);
+  return [];
 }
 
 /** Everything a value shows: JSON, util.inspect and, for errors, message, stack, evidence and fix. */

@@ -43,7 +43,7 @@ test('the exports map loads the wasm the right way per runtime, with types first
 
 test('the type declarations name every public method', () => {
   const types = readFileSync(path.join(root, manifest.types), 'utf8');
-  for (const name of ['connect', 'fetch', 'connection', 'info', 'refresh', 'diagnose', 'disconnect', 'reauthRequired', 'evidence', 'mintedBy', 'onEvent', 'allowInsecureLoopback']) {
+  for (const name of ['connect', 'fetch', 'connection', 'info', 'refresh', 'diagnose', 'disconnect', 'reauthRequired', 'evidence', 'mintedBy', 'onEvent', 'allowInsecureLoopback', 'authorizeUrl', 'exchangeCode', 'connectJwt', 'connectClientCredentials', 'encryptionKey']) {
     assert.match(types, new RegExp(`\\b${name}\\b`), name);
   }
 });

@@ -2,7 +2,7 @@
 // --dry-run against the consumer's installed package, once per test run), runs the bundle in
 // Miniflare's real workerd next to an emulator on loopback, and talks to its test endpoints.
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
@@ -13,6 +13,9 @@ import { startEmulator } from '../emulator/index.mjs';
 export const API = '/services/data/v62.0';
 export const LIMITS = `${API}/limits`;
 export const COMPATIBILITY_DATE = '2026-04-01';
+/** The workers' encryption keys for the 'kv-enc' and 'kv-enc-wrong' stores (32 random bytes each, per run). */
+export const ENCRYPTION_KEY = randomBytes(32);
+export const WRONG_ENCRYPTION_KEY = randomBytes(32);
 
 const require = createRequire(import.meta.url);
 const WORKER_DIR = fileURLToPath(new URL('./worker/', import.meta.url));
@@ -125,6 +128,8 @@ function workerOptions(bundleDir, emu, { name, instanceId, durableObjects }) {
       SALESFORCE_LOGIN_URL: emu.loginUrl,
       INSTANCE_ID: instanceId,
       ALLOW_INSECURE_LOOPBACK: 'true',
+      ENCRYPTION_KEY: ENCRYPTION_KEY.toString('base64'),
+      WRONG_ENCRYPTION_KEY: WRONG_ENCRYPTION_KEY.toString('base64'),
     },
     kvNamespaces: { SESSIONS_KV: 'sessions-kv' },
     durableObjects,
@@ -183,6 +188,10 @@ export class Workers {
 
   connect(store, id, tokens, options) {
     return this.request('POST', `/connect?${query({ store, id })}`, { ...options, body: JSON.stringify(tokens) });
+  }
+
+  connectJwt(store, id, { username, privateKey, audience }, options) {
+    return this.request('POST', `/connect-jwt?${query({ store, id })}`, { ...options, body: JSON.stringify({ username, privateKey, audience }) });
   }
 
   call(store, id, path, options) {

@@ -1,6 +1,7 @@
 // The worker the workerd suite deploys: salesforce-session imported as a user imports it (the
 // package's workerd entry and its Durable Object store), KV or the Durable Object as the store, and
-// test endpoints that drive the manager, its clock and the Durable Object store's locks.
+// test endpoints that drive the manager, its clock and the Durable Object store's locks; KV with
+// encryption at rest (the key a secret binding), and the JWT bearer flow.
 import { SessionManager, SalesforceSessionError } from 'salesforce-session';
 import { SessionStoreObject, DurableObjectStore } from 'salesforce-session/stores/durable-object';
 
@@ -15,10 +16,19 @@ const events = [];
 // Releases of the locks taken through POST /lock, by holder id, until POST /release.
 const heldLocks = new Map();
 
+// Store kinds besides 'kv' and 'do': KV with every value encrypted under ENCRYPTION_KEY, and the
+// same values read with WRONG_ENCRYPTION_KEY (secret bindings: wrangler secret put).
+const ENCRYPTED = {
+  'kv-enc': (env) => env.ENCRYPTION_KEY,
+  'kv-enc-wrong': (env) => env.WRONG_ENCRYPTION_KEY,
+};
+
 function sessionsFor(env, storeKind) {
   let sessions = managers.get(storeKind);
   if (!sessions) {
+    const encrypted = Object.hasOwn(ENCRYPTED, storeKind) ? { encryptionKey: ENCRYPTED[storeKind](env), keyPrefix: 'enc:' } : {};
     sessions = new SessionManager({
+      ...encrypted,
       clientId: env.SALESFORCE_CLIENT_ID,
       clientSecret: env.SALESFORCE_CLIENT_SECRET, // a secret binding (wrangler secret put); none in the tests
       loginUrl: env.SALESFORCE_LOGIN_URL,
@@ -39,6 +49,12 @@ const json = (body, status = 200) => Response.json(body, { status });
 const routes = {
   // The token endpoint's JSON in the body; answers the ConnectionInfo.
   'POST /connect': async (request, env, params) => json(await sessionsFor(env, params.get('store')).connect(params.get('id'), await request.text())),
+
+  // JWT bearer: { username, privateKey (PKCS#8 PEM), audience? } in the body; answers the ConnectionInfo.
+  'POST /connect-jwt': async (request, env, params) => {
+    const { username, privateKey, audience } = await request.json();
+    return json(await sessionsFor(env, params.get('store')).connectJwt(params.get('id'), { username, privateKey, audience }));
+  },
 
   // One Salesforce call through the manager: its status and body.
   'GET /call': async (request, env, params) => {
