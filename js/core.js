@@ -204,13 +204,65 @@ function plainInit(init, method) {
   return out;
 }
 
+/**
+ * How long a read may reuse what the engine last prepared for its connection without asking
+ * again, at most: the engine looks at shared state (marks other instances stored) on that
+ * scale, and a reused authorization must never be older than its look.
+ */
+const REUSE_MS = 1000;
+
+/** The path requests are recorded under: the url's, up to `?` or `#` (the engine's own rule). */
+function pathOf(url) {
+  const authority = url.indexOf('://') + 3;
+  let rest = url.length;
+  for (let i = authority; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 47 || c === 63 || c === 35) {
+      rest = i;
+      break;
+    }
+  }
+  let end = url.length;
+  for (let i = rest; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 63 || c === 35) {
+      end = i;
+      break;
+    }
+  }
+  return end > rest ? url.slice(rest, end) : '/';
+}
+
+/** Whether `url` is on `origin` exactly (what a reused authorization may be sent to). */
+function onOrigin(url, origin) {
+  return url.startsWith(origin) && url.charCodeAt(origin.length) === 47;
+}
+
+/** Reads leave the org's state alone, so they may reuse an authorization; writes always ask. */
+function isRead(method) {
+  return method === 'GET' || method === 'HEAD';
+}
+
 export class SessionManager {
   #engine = null;
   #pending = null;
   /** connectionId -> the instance origin calls resolve against (the engine maps a moved one). */
   #origins = new Map();
+  /**
+   * connectionId -> what reads may reuse without asking the engine: `{ origin, authorization,
+   * until, usedAt }`, taken from a read the engine prepared and let through. Dropped whenever
+   * the engine does anything else for the connection, and at `until` (the token's refresh due
+   * time, or REUSE_MS after the engine's look, whichever is first).
+   */
+  #reusable = new Map();
+  /** connectionId -> when a read last reused an authorization (info() reports the later stamp). */
+  #reusedAt = new Map();
+  /** Counts the engine's work on any connection: a read prepared before it is not reused. */
+  #engineWork = 0;
   #args;
   #fetchFn;
+  #now;
+  #listening;
 
   /**
    * @param {import('./index.d.ts').SessionManagerOptions} options
@@ -248,6 +300,8 @@ export class SessionManager {
       : undefined;
     this.#args = [plain, boundedFetch(fetchFn), store, options.now, onEvent, peekErrorBody];
     this.#fetchFn = fetchFn;
+    this.#now = options.now;
+    this.#listening = onEvent !== undefined;
     this.instanceId = plain.instanceId;
     if (wasmReady) this.#engine = this.#build();
   }
@@ -272,12 +326,42 @@ export class SessionManager {
     return this.#engine;
   }
 
-  async #call(method, ...args) {
+  async #call(method, connectionId, ...args) {
     const engine = this.#engine ?? (await this.#lazyEngine());
     try {
-      return await engine[method](...args);
+      return await this.#engineDoes(connectionId, engine[method](connectionId, ...args));
     } catch (thrown) {
       throw fromWasm(thrown);
+    }
+  }
+
+  /**
+   * `work`, the engine's for one connection: what reads reused for it is dropped when the work
+   * starts and again when it ends (it may refresh, move or mark the connection meanwhile).
+   */
+  #engineDoes(connectionId, work) {
+    this.#forgetReusable(connectionId);
+    const done = () => this.#forgetReusable(connectionId);
+    Promise.resolve(work).then(done, done);
+    return work;
+  }
+
+  #forgetReusable(connectionId) {
+    this.#engineWork++;
+    const reusable = this.#reusable.get(connectionId);
+    if (reusable === undefined) return;
+    this.#reusable.delete(connectionId);
+    if (reusable.usedAt > (this.#reusedAt.get(connectionId) ?? 0)) this.#reusedAt.set(connectionId, reusable.usedAt);
+  }
+
+  /** The configured clock as the engine reads it; NaN (reuse nothing) when it gives no number. */
+  #clock() {
+    if (this.#now === undefined) return Date.now();
+    try {
+      const ms = this.#now();
+      return typeof ms === 'number' ? ms : NaN;
+    } catch {
+      return NaN;
     }
   }
 
@@ -324,23 +408,43 @@ export class SessionManager {
     // engine decides what to send without I/O, this side sends it, and the engine only
     // takes over when the response may carry a session failure.
     if (engine && typeof connectionId === 'string' && connectionId && typeof input === 'string' && !isReadableStream(init?.body)) {
+      const method = init?.method ? String(init.method).toUpperCase() : 'GET';
+      // A read on a connection whose token is fresh reuses what the engine prepared last time,
+      // without asking it (no crossing into the wasm) while the response needs no examining.
+      const reusable = this.#reusable.get(connectionId);
+      if (reusable !== undefined && isRead(method)) {
+        const now = this.#clock();
+        if (now < reusable.until) {
+          const target = resolveTarget(input, reusable.origin);
+          if (target !== undefined && onOrigin(target, reusable.origin)) {
+            reusable.usedAt = now;
+            return this.#send(engine, connectionId, method, init ? plainInit(init, method) : EMPTY_INIT, target, reusable.authorization, now, false);
+          }
+        } else {
+          this.#reusable.delete(connectionId);
+        }
+      }
       const base = this.#origins.get(connectionId) ?? this.#cacheOrigin(engine, connectionId);
       if (base === undefined) return this.#slowFetch(connectionId, input, init);
       const target = resolveTarget(input, base);
       if (target === undefined) return Promise.reject(unparseableTarget(connectionId));
-      const method = init?.method ? String(init.method).toUpperCase() : 'GET';
       const request = init ? plainInit(init, method) : EMPTY_INIT;
+      const work = this.#engineWork;
       let prepared;
       try {
         prepared = engine.prepare(connectionId, target, method);
       } catch (thrown) {
         return Promise.reject(fromWasm(thrown));
       }
-      if (prepared === undefined) return untilAborted(engine.fetch(connectionId, target, method, request), request.signal).catch(rethrow);
+      if (prepared === undefined) return untilAborted(this.#engineDoes(connectionId, engine.fetch(connectionId, target, method, request)), request.signal).catch(rethrow);
+      const [url, authorization, started, freshUntil] = prepared;
       // The instance moved (a refresh changed instance_url): resolve later calls against
       // where it is now. (A call to the identity URL goes elsewhere without any move.)
-      if (!prepared[0].startsWith(base)) this.#cacheOrigin(engine, connectionId);
-      return this.#sendPrepared(engine, connectionId, method, request, prepared);
+      if (!url.startsWith(base)) this.#cacheOrigin(engine, connectionId);
+      // What later reads may reuse, once this one is let through: the same origin, the same
+      // authorization, until the token's refresh is due (or the engine should look again).
+      const reuse = isRead(method) && onOrigin(url, base) ? { origin: base, authorization, until: Math.min(freshUntil, started + REUSE_MS), usedAt: 0, work } : false;
+      return this.#send(engine, connectionId, method, request, url, authorization, started, reuse);
     }
     return this.#slowFetch(connectionId, input, init);
   }
@@ -351,7 +455,13 @@ export class SessionManager {
     return origin;
   }
 
-  #sendPrepared(engine, connectionId, method, request, [url, authorization, path, started]) {
+  /**
+   * Sends a call the engine prepared (or a read reusing what it prepared: `reuse` is false then)
+   * and hands the response to the engine when it may carry a session failure. A response to a
+   * reused read that is a plain success, with no listener for its `request` event, goes back
+   * without the engine; `reuse`, when given, becomes reusable once the engine let its call through.
+   */
+  #send(engine, connectionId, method, request, url, authorization, started, reuse) {
     let sent;
     try {
       const headers = withAuthorization(request.headers, authorization);
@@ -365,8 +475,15 @@ export class SessionManager {
     return Promise.resolve(sent).then((response) => {
       const status = statusOf(response);
       if (status === undefined) throw notAResponse(connectionId);
-      if (engine.settle(connectionId, method, path, status, started)) return response;
-      return untilAborted(engine.resume(connectionId, url, path, method, request, response, authorization), request.signal).catch(rethrow);
+      const passed = status >= 200 && status < 400;
+      if (passed && reuse === false && !this.#listening) return response;
+      const path = pathOf(url);
+      if (engine.settle(connectionId, method, path, status, started)) {
+        // Made reusable only while nothing else happened in the engine since it was prepared.
+        if (passed && reuse && reuse.work === this.#engineWork) this.#reusable.set(connectionId, reuse);
+        return response;
+      }
+      return untilAborted(this.#engineDoes(connectionId, engine.resume(connectionId, url, path, method, request, response, authorization)), request.signal).catch(rethrow);
     });
   }
 
@@ -378,7 +495,7 @@ export class SessionManager {
     const engine = this.#engine ?? (await this.#lazyEngine());
     let base;
     try {
-      base = await engine.load(connectionId);
+      base = await this.#engineDoes(connectionId, engine.load(connectionId));
     } catch (thrown) {
       throw fromWasm(thrown);
     }
@@ -423,7 +540,13 @@ export class SessionManager {
   /** @returns {Promise<import('./index.d.ts').ConnectionInfo>} */
   async info(connectionId) {
     checkId(connectionId);
-    return this.#call('info', connectionId);
+    const info = await this.#call('info', connectionId);
+    // Reads that reused an authorization were used without the engine seeing them.
+    const reusedAt = this.#reusedAt.get(connectionId);
+    if (reusedAt !== undefined && typeof info === 'object' && info !== null && 'lastUsedAt' in info && !(info.lastUsedAt >= reusedAt)) {
+      info.lastUsedAt = Math.trunc(reusedAt);
+    }
+    return info;
   }
 
   /** Forces a refresh now. @returns {Promise<import('./index.d.ts').ConnectionInfo>} */
@@ -442,6 +565,7 @@ export class SessionManager {
   async disconnect(connectionId, options = {}) {
     checkId(connectionId);
     this.#origins.delete(connectionId);
+    this.#reusedAt.delete(connectionId);
     return this.#call('disconnect', connectionId, Boolean(options?.revoke));
   }
 }
