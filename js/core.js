@@ -233,6 +233,18 @@ function pathOf(url) {
   return end > rest ? url.slice(rest, end) : '/';
 }
 
+const PLAIN_PATH = /^\/(?!\/)[\w\-~!$&()*+,;=:@/?.]*$/;
+
+/**
+ * `resolveTarget(input, origin)` for an origin the platform serialises as it is written (one a
+ * reused authorization was made for), without building a URL when it need not: an absolute
+ * path of characters the parser keeps as they are (nothing it encodes, no backslash, no percent
+ * sign, no segment starting with a dot) lands on origin + input.
+ */
+function resolveOnOrigin(input, origin) {
+  return PLAIN_PATH.test(input) && !input.includes('/.') ? origin + input : resolveTarget(input, origin);
+}
+
 /** Whether `url` is on `origin` exactly (what a reused authorization may be sent to). */
 function onOrigin(url, origin) {
   return url.startsWith(origin) && url.charCodeAt(origin.length) === 47;
@@ -415,7 +427,7 @@ export class SessionManager {
       if (reusable !== undefined && isRead(method)) {
         const now = this.#clock();
         if (now < reusable.until) {
-          const target = resolveTarget(input, reusable.origin);
+          const target = resolveOnOrigin(input, reusable.origin);
           if (target !== undefined && onOrigin(target, reusable.origin)) {
             reusable.usedAt = now;
             return this.#send(engine, connectionId, method, init ? plainInit(init, method) : EMPTY_INIT, target, reusable.authorization, now, false);
@@ -443,6 +455,7 @@ export class SessionManager {
       if (!url.startsWith(base)) this.#cacheOrigin(engine, connectionId);
       // What later reads may reuse, once this one is let through: the same origin, the same
       // authorization, until the token's refresh is due (or the engine should look again).
+      // (The url starting with the origin also shows the platform writes the origin as it is.)
       const reuse = isRead(method) && onOrigin(url, base) ? { origin: base, authorization, until: Math.min(freshUntil, started + REUSE_MS), usedAt: 0, work } : false;
       return this.#send(engine, connectionId, method, request, url, authorization, started, reuse);
     }

@@ -171,3 +171,27 @@ test("info() reports reused reads in lastUsedAt", async (t) => {
   const info = await sm.info('acme');
   assert.ok(info.lastUsedAt >= usedAt, `lastUsedAt ${info.lastUsedAt} is before the last read at ${usedAt}`);
 });
+
+test('a reused read goes where the platform URL parser sends its input: generated paths compared with new URL()', async (t) => {
+  const emu = await startEmu(t);
+  const { sm, spy } = quietManager(emu);
+  await connectNew(sm, emu);
+  // Pieces that the parser keeps, encodes, strips or resolves (dot segments, backslashes).
+  const pieces = ['a', 'B9', '/', '/', '/', '.', '.', '..', '%2e', '%2E', '%41', '?', '#', '\\', ' ', '\t', '\n', "'", '"', '<', '>', '`',
+    '{', '}', '|', '^', '[', ']', 'é', '\u0000', '~', '-', '_', '!', '$', '&', '(', ')', '*', '+', ',', ';', '=', ':', '@'];
+  let seed = 0x5eed0002;
+  const next = (n) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  for (let i = 0; i < 300; i++) {
+    let input = `/${'abc'[next(3)]}`;
+    for (let j = next(10); j > 0; j--) input += pieces[next(pieces.length)];
+    assert.equal((await get(sm)).status, 200);
+    const res = await sm.fetch('acme', input);
+    await res.arrayBuffer();
+    assert.equal(spy.calls.at(-1).url, new URL(input, emu.instanceUrl).href, JSON.stringify(input));
+  }
+  assert.equal(spy.calls.length, 600);
+  assert.equal(emu.tokenRequests().length, 0);
+});
