@@ -45,9 +45,28 @@ async function loadFigures(startEmulatorSomewhere) {
   }
 }
 
+async function fleetFigures() {
+  let section;
+  try {
+    section = await import('./bench/fleet.mjs');
+  } catch (err) {
+    if (err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('fleet.mjs')) return { skipped: 'no fleet section (bench/fleet.mjs) in this checkout' };
+    throw err;
+  }
+  try {
+    return await section.measureFleet({ quick: QUICK });
+  } catch (err) {
+    return { skipped: `failed: ${String(err?.message ?? err).split('\n')[0]}` };
+  }
+}
+
 figures.load = { inProcess: await loadFigures(inProcessEmulator), ownProcess: await loadFigures(childProcessEmulator) };
 progress('herd');
 figures.herd = await measureHerd(SETTINGS.herdRounds);
+// The slot for the fleet line: 8 processes sharing one connection through Redis. Its section,
+// bench/fleet.mjs, exports measureFleet({ quick }) → { rows: [[label, bare, package, jsforce], …], … }.
+progress('fleet');
+figures.fleet = await fleetFigures();
 progress('cold start (Node)');
 figures.coldStartNode = await measureNodeColdStart(SETTINGS.coldStartRuns);
 progress('cold start (workerd)');
@@ -89,6 +108,10 @@ table.row('401s seen by the emulator (max)', '', herd('package', (h) => h.unauth
 table.row('failed calls (max)', '', herd('package', (h) => h.failed, 0), herd('jsforce', (h) => h.failed, 0));
 table.row('wall time (ms, median)', '', herd('package', (h) => h.wallMs, 0, 'median'), herd('jsforce', (h) => h.wallMs, 0, 'median'));
 
+table.section('fleet: 8 processes sharing one connection through Redis');
+if (figures.fleet.skipped) table.row(`skipped: ${figures.fleet.skipped}`);
+else for (const row of figures.fleet.rows) table.row(...row);
+
 const cs = figures.coldStartNode;
 table.section(`cold start in Node: a fresh process, first line to first response read; median of ${SETTINGS.coldStartRuns}, alternating`);
 table.row('first call (ms)', fmt(cs.bare.total), fmt(cs.package.total), fmt(cs.jsforce.total));
@@ -115,6 +138,8 @@ table.row('JS heap', '', fmt(mem.package.heapMiB, 2), fmt(mem.jsforce.heapMiB, 2
 table.row('external (wasm memory counts here)', '', fmt(mem.package.externalMiB, 2), fmt(mem.jsforce.externalMiB, 2));
 table.row('  of which arrayBuffers', '', fmt(mem.package.arrayBuffersMiB, 2), fmt(mem.jsforce.arrayBuffersMiB, 2));
 table.row('heap + external', '', fmt(mem.package.totalMiB, 2), fmt(mem.jsforce.totalMiB, 2));
+table.row('per connection (bytes)', '', fmt(mem.package.bytesPerConnection, 0), fmt(mem.jsforce.bytesPerConnection, 0));
+table.row("  of which the MemoryStore's text (bytes)", '', fmt(mem.package.storeTextBytesPerConnection, 0), '');
 
 const cpu = figures.cpu;
 table.section(`library CPU per call: a fetch answering one prebuilt Response; median of ${SETTINGS.cpu.batches} batches of ${SETTINGS.cpu.callsPerBatch} sequential calls`);

@@ -25,10 +25,11 @@ function settledUsage() {
 }
 
 const canned = new Response('{}');
+const store = new MemoryStore();
 let holder;
 // Load and warm each library before the baseline, so the figures are the connections' alone.
 if (kind === 'package') {
-  holder = new SessionManager({ clientId: 'bench', loginUrl: 'https://login.salesforce.com', fetch: async () => canned, store: new MemoryStore() });
+  holder = new SessionManager({ clientId: 'bench', loginUrl: 'https://login.salesforce.com', fetch: async () => canned, store });
   await holder.connect('warm', tokenResponse('warm'));
   await holder.disconnect('warm');
 } else if (kind === 'jsforce') {
@@ -50,6 +51,13 @@ for (let i = 0; i < count; i++) {
   }
 }
 const after = settledUsage();
+// What the package's MemoryStore holds, as text (keys and values): in a fleet this lives in the
+// shared store instead, so the figure shows how much of the heap is the store's and not the library's.
+let storeTextBytes = null;
+if (kind === 'package') {
+  storeTextBytes = 0;
+  for (const key of await store.list('')) storeTextBytes += key.length + ((await store.get(key)) ?? '').length;
+}
 const MiB = 2 ** 20;
 const heapMiB = (after.heapUsed - before.heapUsed) / MiB;
 const externalMiB = (after.external - before.external) / MiB;
@@ -59,6 +67,8 @@ console.log(JSON.stringify({
   externalMiB,
   arrayBuffersMiB: (after.arrayBuffers - before.arrayBuffers) / MiB,
   totalMiB: heapMiB + externalMiB,
+  bytesPerConnection: ((heapMiB + externalMiB) * MiB) / count,
+  storeTextBytesPerConnection: storeTextBytes === null ? null : storeTextBytes / count,
   rssMiB: (after.rss - before.rss) / MiB,
 }));
 // Keeps the connections reachable until the figures are taken.
