@@ -205,6 +205,37 @@ function plainInit(init, method) {
 }
 
 /**
+ * The store as the engine calls it: the caller's own methods, bound, and `list(prefix)` from a
+ * Cloudflare KV namespace's `list({ prefix, cursor })` too, walked to the end.
+ */
+function hostStore(store) {
+  const method = (name) => (typeof store[name] === 'function' ? store[name].bind(store) : undefined);
+  const host = {
+    get: method('get'),
+    put: method('put'),
+    delete: method('delete'),
+    compareAndPut: method('compareAndPut'),
+    lock: method('lock'),
+    list: method('list'),
+  };
+  if (host.list && typeof store.getWithMetadata === 'function') {
+    // A KV namespace: pages of { keys: [{ name }], list_complete, cursor }.
+    host.list = async (prefix) => {
+      const names = [];
+      let cursor;
+      for (let page = 0; page < 10_000; page += 1) {
+        const listed = await store.list({ prefix, cursor });
+        for (const key of listed?.keys ?? []) names.push(key.name);
+        if (listed?.list_complete !== false || !listed.cursor) return names;
+        cursor = listed.cursor;
+      }
+      return names;
+    };
+  }
+  return host;
+}
+
+/**
  * How long a read may reuse what the engine last prepared for its connection without asking
  * again, at most: the engine looks at shared state (marks other instances stored) on that
  * scale, and a reused authorization must never be older than its look.
@@ -273,6 +304,7 @@ export class SessionManager {
   #engineWork = 0;
   #args;
   #fetchFn;
+  #hasList = false;
   #now;
   #listening;
 
@@ -310,7 +342,8 @@ export class SessionManager {
           if (typeof returned?.then === 'function') returned.then(undefined, () => {});
         }
       : undefined;
-    this.#args = [plain, boundedFetch(fetchFn), store, options.now, onEvent, peekErrorBody];
+    this.#hasList = typeof store.list === 'function';
+    this.#args = [plain, boundedFetch(fetchFn), hostStore(store), options.now, onEvent, peekErrorBody];
     this.#fetchFn = fetchFn;
     this.#now = options.now;
     this.#listening = onEvent !== undefined;
@@ -348,8 +381,9 @@ export class SessionManager {
   }
 
   /**
-   * `work`, the engine's for one connection: what reads reused for it is dropped when the work
-   * starts and again when it ends (it may refresh, move or mark the connection meanwhile).
+   * `work`, the engine's for one connection (for every one when `connectionId` is no string,
+   * e.g. keepAlive): what reads reused is dropped when the work starts and again when it ends
+   * (it may refresh, move or mark connections meanwhile).
    */
   #engineDoes(connectionId, work) {
     this.#forgetReusable(connectionId);
@@ -360,6 +394,10 @@ export class SessionManager {
 
   #forgetReusable(connectionId) {
     this.#engineWork++;
+    if (typeof connectionId !== 'string') {
+      for (const id of [...this.#reusable.keys()]) this.#forgetReusable(id);
+      return;
+    }
     const reusable = this.#reusable.get(connectionId);
     if (reusable === undefined) return;
     this.#reusable.delete(connectionId);
@@ -572,6 +610,22 @@ export class SessionManager {
   async diagnose(connectionId) {
     checkId(connectionId);
     return this.#call('diagnose', connectionId);
+  }
+
+  /**
+   * Refreshes every stored connection idle for longer than `olderThanDays` (default 20) before
+   * its refresh token dies of idleness (30 days unused), once each across the fleet.
+   * @returns {Promise<import('./index.d.ts').KeepAliveReport>}
+   */
+  async keepAlive(options = {}) {
+    const days = options?.olderThanDays ?? 20;
+    if (typeof days !== 'number' || !Number.isFinite(days) || days < 0 || days > 3650) {
+      throw sessionError(ErrorCodes.INVALID_CONFIG, 'Invalid argument: olderThanDays must be a number of days from 0 to 3650', ['olderThanDays is ' + (typeof days === 'number' ? String(days) : typeof days)]);
+    }
+    if (!this.#hasList) {
+      throw sessionError(ErrorCodes.INVALID_CONFIG, 'Invalid configuration: keepAlive needs a store that can list its keys', ["the store has no list(prefix): use MemoryStore, RedisStore, DurableObjectStore, ChromeStorageStore or a KV namespace"]);
+    }
+    return this.#call('keepAlive', Math.round(days * 86_400_000));
   }
 
   /** Forgets a connection; with `{ revoke: true }` revokes its tokens at Salesforce first. */

@@ -147,6 +147,19 @@ export interface ConnectionInfo {
   hasRefreshToken: boolean;
   ipLocked: boolean;
   reauthReason?: string;
+  /** True once a rotated refresh token was seen for the connection. */
+  rotation: boolean;
+  /** When a token was last obtained (connect or refresh), epoch ms: the refresh token's idle time counts from here. */
+  lastRefreshAt: number;
+  /** When this manager last sent a call on the connection, epoch ms (absent before its first call). */
+  lastUsedAt?: number;
+}
+
+/** What `keepAlive()` did. */
+export interface KeepAliveReport {
+  refreshed: string[];
+  skipped: string[];
+  failed: { connectionId: string; code: ErrorCode }[];
 }
 
 export interface Diagnosis {
@@ -182,6 +195,12 @@ export declare class SessionManager {
   refresh(connectionId: string): Promise<ConnectionInfo>;
   diagnose(connectionId: string): Promise<DiagnosisReport>;
   disconnect(connectionId: string, options?: { revoke?: boolean }): Promise<void>;
+  /**
+   * Refreshes (under the store's lock, once each across the fleet) every stored connection whose
+   * last token is older than `olderThanDays` (default 20), before its refresh token dies of
+   * idleness. Needs a store with `list(prefix)` (or a KV namespace's own `list`).
+   */
+  keepAlive(options?: { olderThanDays?: number }): Promise<KeepAliveReport>;
 }
 
 export declare class SalesforceSessionError extends Error {

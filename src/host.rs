@@ -80,15 +80,33 @@ pub trait Transport {
     ) -> Result<HttpReply, HostError>;
 }
 
-/// The caller's key-value store (`get`/`put`/`delete` of strings).
+/// The caller's key-value store (`get`/`put`/`delete` of strings), with the lock,
+/// fenced write and listing the fleet protocol needs (the JavaScript side supplies the
+/// one-isolate versions for stores without them).
 #[allow(async_fn_in_trait)]
 pub trait Store {
+    /// A held lock, handed back to release it.
+    type Lock;
     /// Reads a key.
     async fn store_get(&self, key: &str) -> Result<Option<String>, HostError>;
     /// Writes a key.
     async fn store_put(&self, key: &str, value: &str) -> Result<(), HostError>;
     /// Deletes a key.
     async fn store_delete(&self, key: &str) -> Result<(), HostError>;
+    /// Writes `value` only if the key still holds `expected` byte for byte (`None`:
+    /// only if absent); `false` when it held something else.
+    async fn store_compare_and_put(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> Result<bool, HostError>;
+    /// Takes the lock of `key` for at most `ttl_ms`; `None` while another holder has it.
+    async fn store_lock(&self, key: &str, ttl_ms: u64) -> Result<Option<Self::Lock>, HostError>;
+    /// Releases a lock this instance took (a lock that expired and was taken since stays).
+    async fn store_unlock(&self, lock: Self::Lock);
+    /// The keys under `prefix`.
+    async fn store_list(&self, prefix: &str) -> Result<Vec<String>, HostError>;
 }
 
 /// Time: the configured clock and waiting.

@@ -256,6 +256,10 @@ fn stored_record() -> impl Strategy<Value = StoredConnection> {
                     }),
                     ip_locked,
                     scope,
+                    gen: u64::from(ttl) / 7,
+                    last_refresh_at: u64::from(issued) * 999,
+                    rotation: introspected ^ ip_locked,
+                    cooldown_until: u64::from(ttl) % 3,
                 }
             },
         )

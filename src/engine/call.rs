@@ -65,6 +65,25 @@ impl<H: Host> Engine<H> {
         })
     }
 
+    /// A connection marked `reauth_required` looks at the store again (at most every
+    /// [`RECHECK_MS`]): a `connect()` in another worker lifts the mark for all.
+    async fn recheck(&self, id: &str) -> Result<(), SessionError> {
+        let now = self.host.now_ms();
+        let due = self.with_conn(id, |c| {
+            c.record.status == Status::ReauthRequired && now >= c.checked_at + RECHECK_MS
+        });
+        if due == Some(true) {
+            match self.read_record(id).await? {
+                Some(record) => self.adopt_record(id, record)?,
+                None => {
+                    self.conns.borrow_mut().remove(id);
+                    return Err(Self::unknown(id));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The caller's own abort, handed back as its fetch would have rejected.
     fn aborted_call(&self, request: &H::Request) -> FetchError<H::SendError> {
         match self.host.abort_reason(request) {
@@ -105,6 +124,8 @@ impl<H: Host> Engine<H> {
         request: &H::Request,
     ) -> Result<H::Response, FetchError<H::SendError>> {
         self.load(id).await?;
+        self.recheck(id).await?;
+        self.with_conn(id, |c| c.used_at = Some(self.host.now_ms()));
         let cleared = self.before_send(id, input, method)?;
         let probe = cleared.gate == WriteGate::Probe;
         if probe {
@@ -135,14 +156,19 @@ impl<H: Host> Engine<H> {
         input: &str,
         method: &str,
     ) -> Result<Option<Prepared>, SessionError> {
-        if !self.conns.borrow().contains_key(id) {
+        let now = self.host.now_ms();
+        // Not in memory, or marked reauth_required and due a look at the store: the full path.
+        let recheck = self.with_conn(id, |c| {
+            c.used_at = Some(now);
+            c.record.status == Status::ReauthRequired && now >= c.checked_at + RECHECK_MS
+        });
+        if recheck != Some(false) {
             return Ok(None);
         }
         let cleared = self.before_send(id, input, method)?;
         if cleared.gate != WriteGate::Send {
             return Ok(None);
         }
-        let now = self.host.now_ms();
         let Some(view) = self.current_view(id) else {
             return Ok(None);
         };

@@ -41,8 +41,8 @@ impl<H: Host> Engine<H> {
     }
 
     pub(super) async fn info_from_memory(&self, id: &str) -> Result<ConnectionInfo, SessionError> {
-        let (record, view) = self
-            .with_conn(id, |c| (c.record.clone(), c.view()))
+        let (record, view, used_at) = self
+            .with_conn(id, |c| (c.record.clone(), c.view(), c.used_at))
             .ok_or_else(|| Self::unknown(id))?;
         let read_only = self.org_read_only(id, &record.org_id).await;
         let status = match (record.status, read_only) {
@@ -73,6 +73,9 @@ impl<H: Host> Engine<H> {
             has_refresh_token: record.refresh_token.is_some(),
             ip_locked: record.ip_locked,
             reauth_reason: record.reauth.as_ref().map(|r| r.reason.clone()),
+            rotation: record.rotation,
+            last_refresh_at: record.last_refresh_at,
+            last_used_at: used_at,
         })
     }
 

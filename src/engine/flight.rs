@@ -51,6 +51,13 @@ pub fn next_look_ms(look: u32, jitter: u64) -> u64 {
     base + jitter % (base / 2 + 1)
 }
 
+/// How long a worker waits between tries of a lock another worker holds: a token
+/// request takes a few hundred ms, so 25 ms growing to 200 ms, jittered.
+pub fn lock_look_ms(look: u32, jitter: u64) -> u64 {
+    let base = 25u64 << look.min(3);
+    base + jitter % (base / 2 + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +86,8 @@ mod tests {
         assert!((32..=48).contains(&next_look_ms(10, 12345)));
         for look in 0..100 {
             assert!(next_look_ms(look, u64::MAX) <= 48);
+            assert!((25..=300).contains(&lock_look_ms(look, u64::MAX)));
         }
+        assert!((200..=300).contains(&lock_look_ms(7, 3)));
     }
 }

@@ -30,7 +30,7 @@ use crate::wire::token_response::{
     TokenResponseBody,
 };
 use events::EventDetail;
-use flight::{next_look_ms, Flight};
+use flight::{lock_look_ms, next_look_ms, Flight};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -39,6 +39,7 @@ mod call;
 mod connections;
 mod doctor;
 pub mod events;
+mod fleet;
 mod flight;
 mod grants;
 mod ip_lock;
@@ -51,6 +52,7 @@ mod token_endpoint;
 
 use doctor::form_reply_detail;
 pub use doctor::{Check, Report};
+pub use fleet::{KeepAliveFailure, KeepAliveReport};
 
 /// How long calls keep using the current token after a proactive refresh failed transiently.
 const PROACTIVE_RETRY_MS: u64 = 30_000;
@@ -84,6 +86,8 @@ pub enum RefreshReason {
     Forced,
     /// The doctor asked.
     Diagnose,
+    /// `keepAlive()` found the connection idle.
+    KeepAlive,
 }
 
 impl RefreshReason {
@@ -93,6 +97,7 @@ impl RefreshReason {
             RefreshReason::Rejected => "invalid_session",
             RefreshReason::Forced => "forced",
             RefreshReason::Diagnose => "diagnose",
+            RefreshReason::KeepAlive => "keep_alive",
         }
     }
 }
@@ -169,7 +174,15 @@ struct Conn {
     /// After a failed proactive refresh, calls use the current token until then
     /// instead of each paying for another failing token request.
     proactive_hold_until: u64,
+    /// When the record was last read from the store (a `reauth_required` mark is
+    /// looked at again after [`RECHECK_MS`]: a `connect()` elsewhere lifts it).
+    checked_at: u64,
+    /// When this instance last sent a call on the connection.
+    used_at: Option<u64>,
 }
+
+/// How often a connection marked `reauth_required` in memory looks at the store again.
+const RECHECK_MS: u64 = 2_000;
 
 /// How many origins a connection remembers having left.
 const LEFT_ORIGINS_KEPT: usize = 4;
@@ -198,6 +211,8 @@ impl Conn {
             ever_succeeded: false,
             introspected: None,
             proactive_hold_until: 0,
+            checked_at: 0,
+            used_at: None,
         }
     }
 

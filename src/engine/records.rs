@@ -22,6 +22,14 @@ impl<H: Host> Engine<H> {
         &self,
         id: &str,
     ) -> Result<Option<StoredConnection>, SessionError> {
+        Ok(self.read_record_raw(id).await?.map(|(record, _)| record))
+    }
+
+    /// The record with the text it was read from (what a fenced write compares with).
+    pub(super) async fn read_record_raw(
+        &self,
+        id: &str,
+    ) -> Result<Option<(StoredConnection, String)>, SessionError> {
         let key = self.keys.connection(id);
         let raw = self
             .host
@@ -29,7 +37,11 @@ impl<H: Host> Engine<H> {
             .await
             .map_err(|e| SessionError::store("get", &key, e.detail()).about(id, None))?;
         let Some(raw) = raw else {
-            return Ok(self.read_legacy_record(id).await);
+            let Some(record) = self.read_legacy_record(id).await else {
+                return Ok(None);
+            };
+            let raw = record.to_json();
+            return Ok(Some((record, raw)));
         };
         let record = StoredConnection::from_json(&raw).ok_or_else(|| {
             SessionError::new(
@@ -41,7 +53,24 @@ impl<H: Host> Engine<H> {
             ))
             .about(id, None)
         })?;
-        Ok(Some(record))
+        Ok(Some((record, raw)))
+    }
+
+    /// Writes `record` only over the stored text `base` (a fenced write); `false` when
+    /// another worker wrote meanwhile, and nothing was written.
+    pub(super) async fn write_record_over(
+        &self,
+        id: &str,
+        base: &str,
+        record: &StoredConnection,
+    ) -> Result<bool, SessionError> {
+        let key = self.keys.connection(id);
+        self.host
+            .store_compare_and_put(&key, Some(base), &record.to_json())
+            .await
+            .map_err(|e| {
+                SessionError::store("put", &key, e.detail()).about(id, Some(&record.org_id))
+            })
     }
 
     /// A record stored under an earlier key schema (ids with `:` or `%`), copied to
@@ -236,6 +265,7 @@ impl<H: Host> Engine<H> {
             return self.adopt_record(id, record);
         }
         let origin = self.origin_of(&record, id)?;
+        let now = self.host.now_ms();
         let local = if record.ip_locked {
             self.read_local(id).await
         } else {
@@ -245,7 +275,8 @@ impl<H: Host> Engine<H> {
         self.conns
             .borrow_mut()
             .entry(id.to_string())
-            .or_insert_with(|| Conn::new(record, origin, local));
+            .or_insert_with(|| Conn::new(record, origin, local))
+            .checked_at = now;
         Ok(())
     }
 
@@ -257,7 +288,9 @@ impl<H: Host> Engine<H> {
     ) -> Result<(), SessionError> {
         let origin = self.origin_of(&record, id)?;
         let me = self.config.instance_id.as_str();
+        let now = self.host.now_ms();
         self.with_conn(id, |c| {
+            c.checked_at = now;
             // Another instance switched the connection to per-instance tokens: the
             // token this instance minted and holds stays its own.
             if record.ip_locked

@@ -1,4 +1,5 @@
-//! Renewal: one in flight per connection; adopt a token another worker stored, extend by introspection, or mint.
+//! Renewal: one in flight per connection in this isolate (the store's lock makes it one
+//! in the fleet, `fleet.rs`), and extending a token's life by introspection.
 
 use super::*;
 
@@ -123,60 +124,6 @@ impl<H: Host> Engine<H> {
                 f.progress(now);
             }
         });
-    }
-
-    pub(super) async fn renew_now(
-        &self,
-        id: &str,
-        reason: RefreshReason,
-        rejected: Option<&Secret>,
-    ) -> Outcome {
-        // Another worker may have refreshed, rotated or revoked since we last looked.
-        let stored = self
-            .read_record(id)
-            .await?
-            .ok_or_else(|| Self::unknown(id))?;
-        if stored.status == Status::ReauthRequired {
-            let e = self.revoked_error(id, &stored);
-            self.adopt_record(id, stored)?;
-            return Err(e);
-        }
-        let was_locked = self.with_conn(id, |c| c.record.ip_locked).unwrap_or(false);
-        let ip_locked = stored.ip_locked;
-        let now = self.host.now_ms();
-        if ip_locked {
-            if !was_locked {
-                self.with_conn(id, |c| c.local = None);
-            }
-            if let Some(local) = self.read_local(id).await {
-                let current = self
-                    .with_conn(id, |c| c.local.as_ref().map(|l| l.access_token.clone()))
-                    .flatten();
-                let usable = reason != RefreshReason::Forced
-                    && Some(&local.access_token) != rejected
-                    && Some(&local.access_token) != current.as_ref()
-                    && !due_for_refresh(now, local.expires_at, self.config.refresh_margin_s);
-                if usable {
-                    self.adopt_record(id, stored)?;
-                    self.with_conn(id, |c| c.local = Some(local));
-                    return Ok(Renewed::Adopted);
-                }
-            }
-        } else if reason != RefreshReason::Forced && reason != RefreshReason::Diagnose {
-            let current = self.with_conn(id, |c| c.record.access_token.clone());
-            let newer = Some(&stored.access_token) != current.as_ref()
-                && Some(&stored.access_token) != rejected;
-            if newer && !due_for_refresh(now, stored.expires_at, self.config.refresh_margin_s) {
-                self.adopt_record(id, stored)?;
-                return Ok(Renewed::Adopted);
-            }
-        }
-        self.adopt_record(id, stored)?;
-        self.note_progress(id);
-        if reason == RefreshReason::Proactive && self.extend_by_introspection(id).await {
-            return Ok(Renewed::Extended);
-        }
-        self.refresh_with_token_endpoint(id, reason).await
     }
 
     /// Asks the introspection endpoint for the real expiry, at most every few minutes per token.

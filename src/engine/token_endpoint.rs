@@ -7,6 +7,7 @@ impl<H: Host> Engine<H> {
         &self,
         id: &str,
         reason: RefreshReason,
+        base: &str,
     ) -> Outcome {
         let started = self.host.now_ms();
         let (refresh_token, stored, org_id) = self
@@ -70,7 +71,7 @@ impl<H: Host> Engine<H> {
                             reason,
                             &reply.body,
                             &stored,
-                            &refresh_token,
+                            base,
                             started,
                             attempt,
                         )
@@ -126,6 +127,9 @@ impl<H: Host> Engine<H> {
                 duration_ms: Some(self.host.now_ms().saturating_sub(started)),
             },
         );
+        if error.code == ErrorCode::RefreshFailed {
+            self.cool_down(id, base).await;
+        }
         if let Some((label, description)) = revocation {
             if !self
                 .mark_reauth_required(id, &refresh_token, &label, &description)
@@ -164,7 +168,7 @@ impl<H: Host> Engine<H> {
         reason: RefreshReason,
         body: &str,
         stored: &RefreshDefaults,
-        presented: &Secret,
+        base: &str,
         started: u64,
         attempt: u32,
     ) -> Outcome {
@@ -216,6 +220,10 @@ impl<H: Host> Engine<H> {
         if let Some(scope) = token.scope.clone() {
             next.scope = Some(scope);
         }
+        next.rotation |= rotated;
+        next.last_refresh_at = self.host.now_ms();
+        next.cooldown_until = 0;
+        next.gen = record.gen + 1;
         let mut next_local = local;
         if record.ip_locked {
             next_local = Some(LocalToken {
@@ -231,26 +239,32 @@ impl<H: Host> Engine<H> {
             next.expiry_source = ExpirySource::Estimate;
             next.minted_by = self.config.instance_id.clone();
         }
-        // Keep the new credential in memory before anything else: a rotated-out
-        // refresh token must never be presented again, even if the store fails.
-        self.with_conn(id, |c| {
+        let keep = |c: &mut Conn| {
             c.record = next.clone();
-            c.move_to(origin);
+            c.move_to(origin.clone());
             c.local = next_local.clone();
             c.introspected = None;
-        });
+        };
         if !record.ip_locked || rotated || next.instance_url != record.instance_url {
-            // Written only over the record this refresh started from: a `connect()` (or
-            // another worker's rotation) stored meanwhile is newer and stays. What was
-            // minted is still good for this instance's calls until then.
-            match self.read_record(id).await? {
-                Some(now_stored) if now_stored.refresh_token.as_ref() != Some(presented) => {
-                    self.adopt_record(id, now_stored)?;
+            // The store first, so no worker uses the new access token before the rotated
+            // refresh token is shared; and only over the record this refresh started
+            // from: a `connect()` or another worker's write meanwhile is newer and stays.
+            match self.write_record_over(id, base, &next).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    if let Some(now_stored) = self.read_record(id).await? {
+                        self.adopt_record(id, now_stored)?;
+                    }
                     return Ok(Renewed::Adopted);
                 }
-                _ => self.write_record(id, &next).await?,
+                Err(e) => {
+                    // Memory keeps it: a rotated-out refresh token is never presented again.
+                    self.with_conn(id, keep);
+                    return Err(e);
+                }
             }
         }
+        self.with_conn(id, keep);
         if let Some(l) = next_local.as_ref().filter(|_| record.ip_locked) {
             self.write_local(id, &record.org_id, l).await?;
         }

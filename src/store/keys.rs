@@ -31,6 +31,34 @@ impl Keys {
         format!("{}conn:{}", self.prefix, escaped(connection_id))
     }
 
+    /// Where connection records live: what `list` is asked for.
+    pub fn connections(&self) -> String {
+        format!("{}conn:", self.prefix)
+    }
+
+    /// The connection id a listed key holds the record of; `None` for any other key
+    /// (earlier schemas kept other values under `conn:` too, always with a `:` inside).
+    pub fn connection_id_of(&self, key: &str) -> Option<String> {
+        let inner = key.strip_prefix(&self.connections())?;
+        if inner.is_empty() || inner.contains(':') {
+            return None;
+        }
+        let mut id = String::with_capacity(inner.len());
+        let mut rest = inner;
+        while let Some(at) = rest.find('%') {
+            id.push_str(&rest[..at]);
+            let code = rest.get(at..at + 3)?;
+            id.push(match code {
+                "%25" => '%',
+                "%3A" => ':',
+                _ => return None,
+            });
+            rest = &rest[at + 3..];
+        }
+        id.push_str(rest);
+        Some(id)
+    }
+
     /// This instance's own access token of a connection (IP-locked orgs).
     pub fn local_token(&self, connection_id: &str) -> String {
         format!(
@@ -62,6 +90,28 @@ impl Keys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listed_keys_give_back_the_ids_they_hold() {
+        let k = Keys::new("sfs:", "w1");
+        for id in ["acme", "a:b", "%", "%3A", "%25:%3A:", "x%253Ay", "ünï"] {
+            assert_eq!(
+                k.connection_id_of(&k.connection(id)).as_deref(),
+                Some(id),
+                "{id}"
+            );
+        }
+        for key in [
+            "sfs:conn:",
+            "sfs:tok:acme:w1",
+            "conn:acme",
+            "sfs:conn:acme:instance:w1",
+            "sfs:conn:a%3",
+            "sfs:conn:a%41",
+        ] {
+            assert_eq!(k.connection_id_of(key), None, "{key}");
+        }
+    }
 
     #[test]
     fn every_kind_of_value_has_its_own_key() {

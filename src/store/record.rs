@@ -1,15 +1,16 @@
 //! What the store holds for a connection, and what callers may see of it.
 
 use crate::secret::{stored, Secret};
-use crate::wire::json::{decode, encode};
+use crate::wire::json::{encode, parse};
+use crate::wire::loose::Loose;
 use crate::wire::token_response::MintedToken;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Version of the stored record layout.
 pub const RECORD_VERSION: u32 = 1;
 
 /// Whether the connection can be used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Usable.
@@ -20,7 +21,7 @@ pub enum Status {
 }
 
 /// Why a connection needs re-authorization, as Salesforce said it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ReauthInfo {
     /// The sub-reason label.
     pub reason: String,
@@ -31,7 +32,7 @@ pub struct ReauthInfo {
 }
 
 /// Where the expiry estimate came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ExpirySource {
     /// `issued_at` + the configured session timeout.
@@ -43,7 +44,7 @@ pub enum ExpirySource {
 
 /// The shared record of one connection in the store. Its JSON (camelCase names,
 /// absent optional members omitted) is the store format that every instance shares.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredConnection {
     /// Layout version.
@@ -52,11 +53,7 @@ pub struct StoredConnection {
     #[serde(with = "stored")]
     pub access_token: Secret,
     /// The current refresh token (rotated ones are replaced before use).
-    #[serde(
-        default,
-        with = "stored::optional",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "stored::optional", skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<Secret>,
     /// The instance origin.
     pub instance_url: String,
@@ -71,22 +68,34 @@ pub struct StoredConnection {
     /// When the access token is expected to expire, epoch ms.
     pub expires_at: u64,
     /// Where `expires_at` came from.
-    #[serde(default)]
     pub expiry_source: ExpirySource,
     /// The instance id of the manager that obtained the access token.
     pub minted_by: String,
     /// Usable or not.
-    #[serde(default)]
     pub status: Status,
     /// Why re-authorization is required.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reauth: Option<ReauthInfo>,
     /// The org locks sessions to their IP: each instance keeps its own access token.
-    #[serde(default)]
     pub ip_locked: bool,
     /// Granted scopes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// The record's generation: one more with every write of a new credential, so a
+    /// fenced write can tell the record it started from.
+    pub gen: u64,
+    /// When a token was last obtained for the connection (connect or refresh), epoch ms:
+    /// a refresh token's idle time counts from there.
+    pub last_refresh_at: u64,
+    /// Whether a rotated refresh token was ever seen.
+    pub rotation: bool,
+    /// Until when the fleet sends no token request after one failed, epoch ms.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cooldown_until: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl StoredConnection {
@@ -108,12 +117,54 @@ impl StoredConnection {
             reauth: None,
             ip_locked: false,
             scope: token.scope,
+            gen: 1,
+            last_refresh_at: token.issued_at,
+            rotation: false,
+            cooldown_until: 0,
         }
     }
 
-    /// Reads a stored record; `None` when the text is not one.
+    /// Reads a stored record; `None` when the text is not one. A `null` member counts
+    /// as absent; every other member must be of its kind.
     pub fn from_json(text: &str) -> Option<Self> {
-        decode(text)
+        let r = parse(text)?;
+        let reauth = match r.get("reauth") {
+            Loose::Absent => None,
+            a => Some(ReauthInfo {
+                reason: text_of(a, "reason")?,
+                description: text_of(a, "description")?,
+                at: whole(a, "at")?,
+            }),
+        };
+        Some(StoredConnection {
+            v: u32::try_from(whole(&r, "v")?).ok()?,
+            access_token: Secret::new(text_of(&r, "accessToken")?),
+            refresh_token: optional_text(&r, "refreshToken")?.map(Secret::new),
+            instance_url: text_of(&r, "instanceUrl")?,
+            id_url: text_of(&r, "idUrl")?,
+            org_id: text_of(&r, "orgId")?,
+            user_id: text_of(&r, "userId")?,
+            issued_at: whole(&r, "issuedAt")?,
+            expires_at: whole(&r, "expiresAt")?,
+            expiry_source: match optional_text(&r, "expirySource")?.as_deref() {
+                None | Some("estimate") => ExpirySource::Estimate,
+                Some("introspection") => ExpirySource::Introspection,
+                Some(_) => return None,
+            },
+            minted_by: text_of(&r, "mintedBy")?,
+            status: match optional_text(&r, "status")?.as_deref() {
+                None | Some("active") => Status::Active,
+                Some("reauth_required") => Status::ReauthRequired,
+                Some(_) => return None,
+            },
+            reauth,
+            ip_locked: flag(&r, "ipLocked")?,
+            scope: optional_text(&r, "scope")?,
+            gen: whole_or(&r, "gen", 0)?,
+            last_refresh_at: whole_or(&r, "lastRefreshAt", 0)?,
+            rotation: flag(&r, "rotation")?,
+            cooldown_until: whole_or(&r, "cooldownUntil", 0)?,
+        })
     }
 
     /// The record as the store holds it.
@@ -123,7 +174,7 @@ impl StoredConnection {
 }
 
 /// An access token one instance keeps for itself when the org locks sessions to IPs.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LocalToken {
     /// The access token minted by this instance.
@@ -140,12 +191,50 @@ pub struct LocalToken {
 impl LocalToken {
     /// Reads this instance's stored token; `None` when the text is not one.
     pub fn from_json(text: &str) -> Option<Self> {
-        decode(text)
+        let r = parse(text)?;
+        Some(LocalToken {
+            access_token: Secret::new(text_of(&r, "accessToken")?),
+            issued_at: whole(&r, "issuedAt")?,
+            expires_at: whole(&r, "expiresAt")?,
+            instance_url: text_of(&r, "instanceUrl")?,
+        })
     }
 
     /// The token as the store holds it.
     pub fn to_json(&self) -> String {
         encode(self)
+    }
+}
+
+/// A required string member.
+fn text_of(r: &Loose, name: &str) -> Option<String> {
+    r.get(name).as_str().map(str::to_string)
+}
+
+/// An optional string member: `Some(None)` when absent, `None` when of another kind.
+fn optional_text(r: &Loose, name: &str) -> Option<Option<String>> {
+    r.optional_str(name).ok().map(|s| s.map(str::to_string))
+}
+
+/// A required whole number.
+fn whole(r: &Loose, name: &str) -> Option<u64> {
+    r.get(name).as_u64()
+}
+
+/// An optional whole number, `default` when absent.
+fn whole_or(r: &Loose, name: &str, default: u64) -> Option<u64> {
+    match r.get(name) {
+        Loose::Absent => Some(default),
+        n => n.as_u64(),
+    }
+}
+
+/// An optional flag, `false` when absent.
+fn flag(r: &Loose, name: &str) -> Option<bool> {
+    match r.get(name) {
+        Loose::Absent => Some(false),
+        Loose::Bool(b) => Some(*b),
+        _ => None,
     }
 }
 
@@ -176,13 +265,20 @@ pub struct ConnectionInfo {
     /// Why re-authorization is required, when it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reauth_reason: Option<String>,
+    /// Whether a rotated refresh token was ever seen.
+    pub rotation: bool,
+    /// When a token was last obtained (connect or refresh), epoch ms.
+    pub last_refresh_at: u64,
+    /// When this instance last sent a call on the connection, epoch ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<u64>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const FULL: &str = r#"{"v":1,"accessToken":"00Dsecret","refreshToken":"5Aepsecret","instanceUrl":"https://x.my.salesforce.com","idUrl":"i","orgId":"o","userId":"u","issuedAt":1,"expiresAt":2,"expirySource":"introspection","mintedBy":"w","status":"reauth_required","reauth":{"reason":"r \"q\"","description":"d","at":3},"ipLocked":true,"scope":"api"}"#;
+    const FULL: &str = r#"{"v":1,"accessToken":"00Dsecret","refreshToken":"5Aepsecret","instanceUrl":"https://x.my.salesforce.com","idUrl":"i","orgId":"o","userId":"u","issuedAt":1,"expiresAt":2,"expirySource":"introspection","mintedBy":"w","status":"reauth_required","reauth":{"reason":"r \"q\"","description":"d","at":3},"ipLocked":true,"scope":"api","gen":4,"lastRefreshAt":5,"rotation":true,"cooldownUntil":6}"#;
 
     #[test]
     fn records_round_trip_and_default_missing_fields() {
@@ -193,7 +289,7 @@ mod tests {
         assert!(!r.ip_locked && r.refresh_token.is_none() && r.scope.is_none());
         assert_eq!(
             r.to_json(),
-            r#"{"v":1,"accessToken":"a","instanceUrl":"https://x.my.salesforce.com","idUrl":"i","orgId":"o","userId":"u","issuedAt":1,"expiresAt":2,"expirySource":"estimate","mintedBy":"w","status":"active","ipLocked":false}"#
+            r#"{"v":1,"accessToken":"a","instanceUrl":"https://x.my.salesforce.com","idUrl":"i","orgId":"o","userId":"u","issuedAt":1,"expiresAt":2,"expirySource":"estimate","mintedBy":"w","status":"active","ipLocked":false,"gen":0,"lastRefreshAt":0,"rotation":false}"#
         );
     }
 
@@ -253,9 +349,7 @@ mod tests {
             (r#""v":1"#, r#""v":1.5"#),
             (r#""issuedAt":1"#, r#""issuedAt":"1""#),
             (r#""status":"reauth_required""#, r#""status":"paused""#),
-            (r#""status":"reauth_required""#, r#""status":null"#),
             (r#""expirySource":"introspection""#, r#""expirySource":1"#),
-            (r#""ipLocked":true"#, r#""ipLocked":null"#),
             (r#""scope":"api""#, r#""scope":7"#),
             (r#""refreshToken":"5Aepsecret""#, r#""refreshToken":[]"#),
             (r#""at":3"#, r#""at":-3"#),
@@ -274,6 +368,8 @@ mod tests {
                 r#""reauth":null"#,
             ),
             (r#""v":1"#, r#""v":1,"unknown":{"x":[1]}"#),
+            (r#""status":"reauth_required""#, r#""status":null"#),
+            (r#""ipLocked":true"#, r#""ipLocked":null"#),
         ] {
             assert!(
                 StoredConnection::from_json(&FULL.replace(from, to)).is_some(),
@@ -299,13 +395,19 @@ mod tests {
             has_refresh_token: true,
             ip_locked: false,
             reauth_reason: None,
+            rotation: true,
+            last_refresh_at: 5,
+            last_used_at: None,
         };
         assert_eq!(
             encode(&info),
-            r#"{"connectionId":"acme","orgId":"o","userId":"u","instanceUrl":"https://x.my.salesforce.com","issuedAt":1,"expiresAt":2,"status":"active","mintedBy":"w","hasRefreshToken":true,"ipLocked":false}"#
+            r#"{"connectionId":"acme","orgId":"o","userId":"u","instanceUrl":"https://x.my.salesforce.com","issuedAt":1,"expiresAt":2,"status":"active","mintedBy":"w","hasRefreshToken":true,"ipLocked":false,"rotation":true,"lastRefreshAt":5}"#
         );
         info.reauth_reason = Some("gone".into());
-        assert!(encode(&info).ends_with(r#""ipLocked":false,"reauthReason":"gone"}"#));
+        info.last_used_at = Some(6);
+        assert!(encode(&info).ends_with(
+            r#""ipLocked":false,"reauthReason":"gone","rotation":true,"lastRefreshAt":5,"lastUsedAt":6}"#
+        ));
     }
 
     #[test]

@@ -15,6 +15,10 @@ pub struct JsHost {
     pub(super) store_get: Function,
     pub(super) store_put: Function,
     pub(super) store_delete: Function,
+    /// The store's own `compareAndPut`, `lock` and `list`, when it has them.
+    pub(super) store_cas: Option<Function>,
+    pub(super) store_lock: Option<Function>,
+    pub(super) store_list: Option<Function>,
     pub(super) now: Option<Function>,
     pub(super) on_event: Option<Function>,
     /// `peek(response)`: the first bytes of a copy of an error response's body, read
@@ -24,11 +28,14 @@ pub struct JsHost {
     pub(super) request_timeout_ms: u64,
 }
 
-fn method_of(object: &JsValue, name: &str) -> Result<Function, String> {
+fn optional_method(object: &JsValue, name: &str) -> Option<Function> {
     Reflect::get(object, &JsValue::from_str(name))
         .ok()
         .and_then(|f| f.dyn_into::<Function>().ok())
-        .ok_or_else(|| format!("store.{name} is not a function"))
+}
+
+fn method_of(object: &JsValue, name: &str) -> Result<Function, String> {
+    optional_method(object, name).ok_or_else(|| format!("store.{name} is not a function"))
 }
 
 impl JsHost {
@@ -45,6 +52,9 @@ impl JsHost {
             store_get: method_of(&store, "get")?,
             store_put: method_of(&store, "put")?,
             store_delete: method_of(&store, "delete")?,
+            store_cas: optional_method(&store, "compareAndPut"),
+            store_lock: optional_method(&store, "lock"),
+            store_list: optional_method(&store, "list"),
             fetch,
             store,
             now,

@@ -223,6 +223,19 @@ impl WasmSessions {
         })
     }
 
+    /// Refreshes every stored connection idle for longer than `older_than_ms`.
+    #[wasm_bindgen(js_name = keepAlive)]
+    pub fn keep_alive(&self, older_than_ms: f64) -> Promise {
+        let engine = self.engine.clone();
+        future_to_promise(async move {
+            engine
+                .keep_alive(older_than_ms as u64)
+                .await
+                .map(|r| to_js(&r))
+                .map_err(|e| error_record_redacted(&e, &engine.secrets_of(None)))
+        })
+    }
+
     /// The doctor.
     pub fn diagnose(&self, id: String) -> Promise {
         let engine = self.engine.clone();

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod fleet;
 mod hot_path;
 mod ip_lock;
 mod refresh_failures;

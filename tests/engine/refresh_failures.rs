@@ -18,7 +18,31 @@ fn a_failed_refresh_never_overwrites_the_stored_credential() {
     assert_eq!(err.code, ErrorCode::RefreshFailed);
     assert_eq!(err.status, Some(503));
     assert!(err.retryable);
-    assert_eq!(w.store.borrow().get("sfs:conn:acme").cloned(), before);
+    // The credential stays as it was; only the fleet's cooldown is added to the record.
+    let stored = |text: Option<String>| -> serde_json::Value {
+        serde_json::from_str(&text.expect("a record")).expect("JSON")
+    };
+    let (before, after) = (
+        stored(before),
+        stored(w.store.borrow().get("sfs:conn:acme").cloned()),
+    );
+    for member in ["accessToken", "refreshToken", "issuedAt", "expiresAt", "mintedBy"] {
+        assert_eq!(before[member], after[member], "{member}");
+    }
+    assert!(after["cooldownUntil"].as_u64().unwrap() > w.now.get());
+    // Meanwhile no worker sends another token request; afterwards one may.
+    let requests = token_requests(&w);
+    let Err(FetchError::Session(again)) = run(e.fetch("acme", "/x", "GET", &())) else {
+        panic!("must fail")
+    };
+    assert_eq!(again.code, ErrorCode::RefreshFailed);
+    assert!(again.evidence.iter().any(|e| e.contains("cooldown")));
+    let other = engine(&w, "w2", "10.0.0.2");
+    assert!(run(other.fetch("acme", "/x", "GET", &())).is_err());
+    assert_eq!(token_requests(&w), requests, "no token request during the cooldown");
+    w.now.set(w.now.get() + 5_000);
+    w.sf.borrow_mut().token_endpoint_down = false;
+    assert!(run(e.fetch("acme", "/x", "GET", &())).is_ok());
 }
 
 #[test]

@@ -52,6 +52,16 @@ pub struct Salesforce {
 }
 
 impl Salesforce {
+    /// A token response for another connection: its own refresh token, the others stay valid.
+    pub fn mint_another(&mut self, address: &str, now: u64) -> String {
+        let others = std::mem::take(&mut self.refresh_tokens);
+        let rotate = std::mem::replace(&mut self.rotate, true);
+        let body = self.mint(address, now);
+        self.rotate = rotate;
+        self.refresh_tokens.extend(others);
+        body
+    }
+
     pub fn mint(&mut self, address: &str, now: u64) -> String {
         self.counter += 1;
         let access = format!("00Dx0000000BV7z!access-{:04}", self.counter);
@@ -80,6 +90,15 @@ pub struct World {
     pub store: RefCell<HashMap<String, String>>,
     pub now: Cell<u64>,
     pub store_broken: Cell<bool>,
+    /// key -> (holder, expires at): the store's lock, shared by every host of the world.
+    pub locks: RefCell<HashMap<String, (u32, u64)>>,
+    pub lock_serial: Cell<u32>,
+    /// How many times a lock was taken.
+    pub locks_taken: Cell<u32>,
+    /// How many turns of the executor a token request takes (a slow token endpoint).
+    pub token_yields: Cell<u32>,
+    /// Whether waiting moves the clock (waits that run out a lock's TTL).
+    pub sleep_advances: Cell<bool>,
 }
 
 pub struct FakeHost {
@@ -129,6 +148,9 @@ impl Transport for FakeHost {
     }
     async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Result<HttpReply, HostError> {
         YieldOnce(false).await;
+        for _ in 0..self.world.token_yields.get() {
+            YieldOnce(false).await;
+        }
         assert_eq!(url, "https://login.salesforce.com/services/oauth2/token");
         let mut sf = self.world.sf.borrow_mut();
         if sf.token_endpoint_down {
@@ -196,13 +218,64 @@ impl Store for FakeHost {
         self.world.store.borrow_mut().remove(key);
         Ok(())
     }
+    async fn store_compare_and_put(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> Result<bool, HostError> {
+        if self.world.store_broken.get() {
+            return Err(HostError::new("backend unavailable"));
+        }
+        let mut store = self.world.store.borrow_mut();
+        if store.get(key).map(String::as_str) != expected {
+            return Ok(false);
+        }
+        store.insert(key.into(), value.into());
+        Ok(true)
+    }
+    type Lock = (String, u32);
+    async fn store_lock(&self, key: &str, ttl_ms: u64) -> Result<Option<(String, u32)>, HostError> {
+        YieldOnce(false).await;
+        let now = self.world.now.get();
+        let mut locks = self.world.locks.borrow_mut();
+        if locks.get(key).is_some_and(|(_, until)| *until > now) {
+            return Ok(None);
+        }
+        let serial = self.world.lock_serial.get() + 1;
+        self.world.lock_serial.set(serial);
+        self.world.locks_taken.set(self.world.locks_taken.get() + 1);
+        locks.insert(key.into(), (serial, now + ttl_ms));
+        Ok(Some((key.into(), serial)))
+    }
+    async fn store_unlock(&self, (key, serial): (String, u32)) {
+        let mut locks = self.world.locks.borrow_mut();
+        if locks.get(&key).is_some_and(|(holder, _)| *holder == serial) {
+            locks.remove(&key);
+        }
+    }
+    async fn store_list(&self, prefix: &str) -> Result<Vec<String>, HostError> {
+        let mut keys: Vec<String> = self
+            .world
+            .store
+            .borrow()
+            .keys()
+            .filter(|k| k.starts_with(prefix))
+            .cloned()
+            .collect();
+        keys.sort();
+        Ok(keys)
+    }
 }
 
 impl Clock for FakeHost {
     fn now_ms(&self) -> u64 {
         self.world.now.get()
     }
-    async fn sleep_ms(&self, _ms: u64) {
+    async fn sleep_ms(&self, ms: u64) {
+        if self.world.sleep_advances.get() {
+            self.world.now.set(self.world.now.get() + ms);
+        }
         YieldOnce(false).await;
     }
 }
@@ -243,6 +316,11 @@ pub fn world() -> Rc<World> {
         store: RefCell::new(HashMap::new()),
         now: Cell::new(1_800_000_000_000),
         store_broken: Cell::new(false),
+        locks: RefCell::new(HashMap::new()),
+        lock_serial: Cell::new(0),
+        locks_taken: Cell::new(0),
+        token_yields: Cell::new(0),
+        sleep_advances: Cell::new(false),
     })
 }
 
