@@ -625,7 +625,14 @@ export class SessionManager {
     if (!this.#hasList) {
       throw sessionError(ErrorCodes.INVALID_CONFIG, 'Invalid configuration: keepAlive needs a store that can list its keys', ["the store has no list(prefix): use MemoryStore, RedisStore, DurableObjectStore, ChromeStorageStore or a KV namespace"]);
     }
-    return this.#call('keepAlive', Math.round(days * 86_400_000));
+    const pairs = await this.#call('keepAlive', Math.round(days * 86_400_000));
+    const report = { refreshed: [], skipped: [], failed: [] };
+    for (let i = 0; i + 1 < pairs.length; i += 2) {
+      const [connectionId, outcome] = [pairs[i], pairs[i + 1]];
+      if (outcome === 'refreshed' || outcome === 'skipped') report[outcome].push(connectionId);
+      else report.failed.push({ connectionId, code: outcome });
+    }
+    return report;
   }
 
   /** Forgets a connection; with `{ revoke: true }` revokes its tokens at Salesforce first. */

@@ -12,11 +12,7 @@ impl<H: Host> Engine<H> {
     pub async fn diagnose(&self, id: &str) -> Result<Report, SessionError> {
         check_connection_id(id)?;
         let mut checks = Vec::new();
-        let report = |diagnosis: Diagnosis, checks: Vec<Check>| Report {
-            diagnosis,
-            connection_id: id.to_string(),
-            checks,
-        };
+        let report = |diagnosis: Diagnosis, checks: Vec<Check>| Report::new(diagnosis, id, checks);
         let record = match self.read_record(id).await? {
             Some(r) => r,
             None => {
@@ -365,13 +361,38 @@ pub struct Check {
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
-    /// The diagnosis.
-    #[serde(flatten)]
-    pub diagnosis: Diagnosis,
+    /// The cause named: an error code, or `OK`.
+    pub cause: String,
+    /// How sure.
+    pub confidence: Confidence,
+    /// What was observed.
+    pub evidence: Vec<String>,
+    /// What fixes it.
+    pub fix: String,
     /// The connection.
     pub connection_id: String,
     /// The checks run, in order.
     pub checks: Vec<Check>,
+}
+
+impl Report {
+    /// The report of `diagnosis` for connection `id`.
+    pub fn new(diagnosis: Diagnosis, id: &str, checks: Vec<Check>) -> Self {
+        let Diagnosis {
+            cause,
+            confidence,
+            evidence,
+            fix,
+        } = diagnosis;
+        Report {
+            cause,
+            confidence,
+            evidence,
+            fix,
+            connection_id: id.to_string(),
+            checks,
+        }
+    }
 }
 
 /// The verdict when the session was accepted and something else failed.
@@ -409,15 +430,15 @@ mod tests {
 
     #[test]
     fn a_report_lists_the_diagnosis_then_the_connection_and_its_checks() {
-        let report = Report {
-            diagnosis: Diagnosis::of(ErrorCode::IpLocked, Confidence::Medium, vec!["seen".into()]),
-            connection_id: "acme".into(),
-            checks: vec![Check {
+        let report = Report::new(
+            Diagnosis::of(ErrorCode::IpLocked, Confidence::Medium, vec!["seen".into()]),
+            "acme",
+            vec![Check {
                 name: "stored",
                 ok: true,
                 detail: "org o".into(),
             }],
-        };
+        );
         let text = crate::wire::json::encode(&report);
         assert!(text.starts_with(
             r#"{"cause":"IP_LOCKED","confidence":"medium","evidence":["seen"],"fix":"#

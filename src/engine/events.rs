@@ -23,7 +23,16 @@ pub enum EventDetail<'a> {
         revoked: bool,
     },
     /// A root cause was named.
-    Diagnosis(&'a Diagnosis),
+    Diagnosis {
+        /// An error code, or `OK`.
+        cause: &'a str,
+        /// How sure.
+        confidence: Confidence,
+        /// What was observed.
+        evidence: &'a [String],
+        /// What fixes it.
+        fix: &'a str,
+    },
     /// The introspection endpoint was asked for the real expiry.
     Introspection {
         /// Whether the token is active.
@@ -117,6 +126,18 @@ pub enum EventDetail<'a> {
     },
 }
 
+impl<'a> EventDetail<'a> {
+    /// The event of a diagnosis.
+    pub fn diagnosis(d: &'a Diagnosis) -> Self {
+        EventDetail::Diagnosis {
+            cause: &d.cause,
+            confidence: d.confidence,
+            evidence: &d.evidence,
+            fix: &d.fix,
+        }
+    }
+}
+
 /// An event as listeners receive it: what happened, and to which connection when.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -165,7 +186,7 @@ impl<H: Host> Engine<H> {
     }
 
     pub(super) fn emit_diagnosis(&self, id: &str, d: &Diagnosis) {
-        self.emit_for(id, EventDetail::Diagnosis(d));
+        self.emit_for(id, EventDetail::diagnosis(d));
     }
 
     pub(super) fn emit_diagnosis_for(&self, id: &str, record: &StoredConnection, d: &Diagnosis) {
@@ -173,7 +194,7 @@ impl<H: Host> Engine<H> {
             id,
             &record.org_id,
             &record.user_id,
-            EventDetail::Diagnosis(d),
+            EventDetail::diagnosis(d),
         );
     }
 

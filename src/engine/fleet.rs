@@ -3,7 +3,6 @@
 //! of idle connections before their refresh tokens die of idleness.
 
 use super::*;
-use serde::Serialize;
 
 /// A lock outlives one token request by this much: a holder that died frees it by then.
 const LOCK_MARGIN_MS: u64 = 5_000;
@@ -20,7 +19,7 @@ pub(super) enum Look {
 }
 
 /// What `keepAlive()` did, per connection.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default)]
 pub struct KeepAliveReport {
     /// Refreshed now.
     pub refreshed: Vec<String>,
@@ -31,8 +30,7 @@ pub struct KeepAliveReport {
 }
 
 /// One connection `keepAlive()` could not refresh.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 pub struct KeepAliveFailure {
     /// The connection.
     pub connection_id: String,

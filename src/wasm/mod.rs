@@ -223,16 +223,28 @@ impl WasmSessions {
         })
     }
 
-    /// Refreshes every stored connection idle for longer than `older_than_ms`.
+    /// Refreshes every stored connection idle for longer than `older_than_ms`; resolves
+    /// with `[connectionId, outcome, …]` pairs, the outcome `refreshed`, `skipped` or an
+    /// error code (the wrapper builds the report).
     #[wasm_bindgen(js_name = keepAlive)]
     pub fn keep_alive(&self, older_than_ms: f64) -> Promise {
         let engine = self.engine.clone();
         future_to_promise(async move {
-            engine
+            let report = engine
                 .keep_alive(older_than_ms as u64)
                 .await
-                .map(|r| to_js(&r))
-                .map_err(|e| error_record_redacted(&e, &engine.secrets_of(None)))
+                .map_err(|e| error_record_redacted(&e, &engine.secrets_of(None)))?;
+            let pairs = js_sys::Array::new();
+            let mut push = |id: &str, outcome: &str| {
+                pairs.push(&JsValue::from_str(id));
+                pairs.push(&JsValue::from_str(outcome));
+            };
+            report.refreshed.iter().for_each(|id| push(id, "refreshed"));
+            report.skipped.iter().for_each(|id| push(id, "skipped"));
+            for f in &report.failed {
+                push(&f.connection_id, f.code.as_str());
+            }
+            Ok(pairs.into())
         })
     }
 
