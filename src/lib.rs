@@ -10,8 +10,8 @@
 //! - [`engine`]: sequences all of it over the [`host`] capabilities, one file per concern.
 //! - `wasm` (wasm32 only): the exported class and the host over JavaScript objects,
 //!   every conversion in `wasm::convert`.
-//! - [`error`], [`secret`], [`config`]: the error type, secret types and
-//!   options.
+//! - [`error`], [`secret`], [`config`], [`text`]: the error type, secret types,
+//!   options and substring search.
 #![deny(missing_docs)]
 // Errors are the cold path and carry their evidence by value; boxing them buys nothing.
 #![allow(clippy::result_large_err)]
@@ -24,6 +24,7 @@ pub mod grant;
 pub mod host;
 pub mod secret;
 pub mod store;
+pub mod text;
 pub mod wire;
 
 #[cfg(target_arch = "wasm32")]

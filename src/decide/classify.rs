@@ -66,9 +66,10 @@ impl Diagnosis {
 /// The message Salesforce gives when the session is fine but the REST API is not
 /// allowed for it (API Access Control, high assurance): refreshing does not help.
 pub fn is_not_valid_for_rest(message: &str) -> bool {
-    message
-        .to_ascii_lowercase()
-        .contains("not valid for use with the rest api")
+    crate::text::contains(
+        &message.to_ascii_lowercase(),
+        "not valid for use with the rest api",
+    )
 }
 
 /// What a response means for the session layer.

@@ -130,9 +130,8 @@ pub struct ParsedUrl {
 /// Parses an absolute http(s) URL strictly. Anything unusual in the authority
 /// (user info, backslashes, spaces, percent signs) is refused rather than guessed at.
 pub fn parse_url(input: &str) -> Result<ParsedUrl, String> {
-    let (scheme_text, after) = input
-        .split_once("://")
-        .ok_or_else(|| "not an absolute URL".to_string())?;
+    let (scheme_text, after) =
+        crate::text::split_once(input, "://").ok_or_else(|| "not an absolute URL".to_string())?;
     let scheme = match scheme_text.to_ascii_lowercase().as_str() {
         "https" => Scheme::Https,
         "http" => Scheme::Http,
@@ -183,7 +182,7 @@ pub fn parse_url(input: &str) -> Result<ParsedUrl, String> {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
             || host.starts_with('.')
             || host.ends_with('.')
-            || host.contains(".."))
+            || crate::text::contains(&host, ".."))
     {
         return Err("URL host is not a valid host name".into());
     }

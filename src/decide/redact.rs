@@ -19,7 +19,10 @@ pub fn redact<'t>(text: &'t str, secrets: &[&str]) -> Cow<'t, str> {
     for secret in secrets.iter().filter(|s| !s.is_empty()) {
         if secret.len() < PIECE {
             let mut from = 0;
-            while let Some(at) = text.get(from..).and_then(|rest| rest.find(secret)) {
+            while let Some(at) = text
+                .get(from..)
+                .and_then(|rest| crate::text::find(rest, secret))
+            {
                 let start = from + at;
                 hidden[start..start + secret.len()].fill(true);
                 any = true;

@@ -2,6 +2,7 @@
 //! sub-reason, a transient failure to retry, or a configuration to fix.
 
 use crate::error::{clip, ErrorCode, SessionError};
+use crate::text::contains;
 use crate::wire::api_error::{looks_like_html, parse_oauth_error};
 
 /// Why Salesforce revoked a refresh token, from `error_description`.
@@ -29,22 +30,22 @@ impl RevocationReason {
     fn from_grant_error(error: &str, description: &str) -> Self {
         let d = description.to_ascii_lowercase();
         let e = error.to_ascii_lowercase();
-        if d.contains("authentication failure") {
+        if contains(&d, "authentication failure") {
             RevocationReason::PasswordChanged
-        } else if d.contains("inactive user") || e == "inactive_user" {
+        } else if contains(&d, "inactive user") || e == "inactive_user" {
             RevocationReason::UserDeactivated
-        } else if d.contains("inactive organization")
-            || d.contains("inactive org")
+        } else if contains(&d, "inactive organization")
+            || contains(&d, "inactive org")
             || e == "inactive_org"
         {
             RevocationReason::OrgInactive
-        } else if d.contains("expired access/refresh token") {
+        } else if contains(&d, "expired access/refresh token") {
             RevocationReason::TokenRevoked
-        } else if d.contains("approved") {
+        } else if contains(&d, "approved") {
             RevocationReason::NotApproved
-        } else if d.contains("ip restricted") || d.contains("login hours") {
+        } else if contains(&d, "ip restricted") || contains(&d, "login hours") {
             RevocationReason::LoginRestricted
-        } else if d.contains("assertion") || d.contains("audience") {
+        } else if contains(&d, "assertion") || contains(&d, "audience") {
             RevocationReason::InvalidAssertion
         } else {
             RevocationReason::Other
@@ -133,12 +134,12 @@ pub fn classify_token_failure(status: u16, body: &str) -> TokenFailure {
     let d = err.description.to_ascii_lowercase();
     match err.error.as_str() {
         "invalid_grant"
-            if d.contains("already being processed")
-                || d.contains("expired authorization code") =>
+            if contains(&d, "already being processed")
+                || contains(&d, "expired authorization code") =>
         {
             TokenFailure::Busy(err.description)
         }
-        "invalid_grant" if d.contains("ip restricted") => {
+        "invalid_grant" if contains(&d, "ip restricted") => {
             TokenFailure::IpRestricted(err.description)
         }
         "invalid_grant" | "inactive_user" | "inactive_org" => TokenFailure::Revoked {

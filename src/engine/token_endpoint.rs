@@ -66,15 +66,7 @@ impl<H: Host> Engine<H> {
             let failure = match self.host.post_form(&request.url, &request.pairs()).await {
                 Ok(reply) if reply.status == 200 => {
                     return self
-                        .store_refreshed(
-                            id,
-                            reason,
-                            &reply.body,
-                            &stored,
-                            base,
-                            started,
-                            attempt,
-                        )
+                        .store_refreshed(id, reason, &reply.body, &stored, base, started, attempt)
                         .await;
                 }
                 Ok(reply) => {

@@ -46,14 +46,14 @@ impl Keys {
         let mut id = String::with_capacity(inner.len());
         let mut rest = inner;
         while let Some(at) = rest.find('%') {
-            id.push_str(&rest[..at]);
+            id.push_str(rest.get(..at)?);
             let code = rest.get(at..at + 3)?;
             id.push(match code {
                 "%25" => '%',
                 "%3A" => ':',
                 _ => return None,
             });
-            rest = &rest[at + 3..];
+            rest = rest.get(at + 3..)?;
         }
         id.push_str(rest);
         Some(id)

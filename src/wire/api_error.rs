@@ -95,11 +95,12 @@ fn xml_text(body: &str, local: &str) -> Option<String> {
 }
 
 fn xml_unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
+    use crate::text::replace;
+    let s = replace(s, "&lt;", "<");
+    let s = replace(&s, "&gt;", ">");
+    let s = replace(&s, "&quot;", "\"");
+    let s = replace(&s, "&apos;", "'");
+    replace(&s, "&amp;", "&")
 }
 
 /// Parses an error body; `None` for HTML pages, empty bodies and anything unrecognised.

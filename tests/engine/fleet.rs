@@ -58,7 +58,11 @@ fn a_fleet_with_rotation_sends_one_token_request_per_expiry() {
     let mut distinct = presented.clone();
     distinct.sort();
     distinct.dedup();
-    assert_eq!(distinct.len(), presented.len(), "a rotated-out refresh token was presented");
+    assert_eq!(
+        distinct.len(),
+        presented.len(),
+        "a rotated-out refresh token was presented"
+    );
     let stored: serde_json::Value =
         serde_json::from_str(&w.store.borrow()["sfs:conn:acme"]).unwrap();
     let current = w.sf.borrow().refresh_tokens.clone();

@@ -26,7 +26,13 @@ fn a_failed_refresh_never_overwrites_the_stored_credential() {
         stored(before),
         stored(w.store.borrow().get("sfs:conn:acme").cloned()),
     );
-    for member in ["accessToken", "refreshToken", "issuedAt", "expiresAt", "mintedBy"] {
+    for member in [
+        "accessToken",
+        "refreshToken",
+        "issuedAt",
+        "expiresAt",
+        "mintedBy",
+    ] {
         assert_eq!(before[member], after[member], "{member}");
     }
     assert!(after["cooldownUntil"].as_u64().unwrap() > w.now.get());
@@ -39,7 +45,11 @@ fn a_failed_refresh_never_overwrites_the_stored_credential() {
     assert!(again.evidence.iter().any(|e| e.contains("cooldown")));
     let other = engine(&w, "w2", "10.0.0.2");
     assert!(run(other.fetch("acme", "/x", "GET", &())).is_err());
-    assert_eq!(token_requests(&w), requests, "no token request during the cooldown");
+    assert_eq!(
+        token_requests(&w),
+        requests,
+        "no token request during the cooldown"
+    );
     w.now.set(w.now.get() + 5_000);
     w.sf.borrow_mut().token_endpoint_down = false;
     assert!(run(e.fetch("acme", "/x", "GET", &())).is_ok());
