@@ -386,22 +386,39 @@ export class SessionManager {
    * (it may refresh, move or mark connections meanwhile).
    */
   #engineDoes(connectionId, work) {
-    this.#forgetReusable(connectionId);
-    const done = () => this.#forgetReusable(connectionId);
+    const done = () => {
+      this.#engineWork++;
+      this.#dropReusable(connectionId);
+    };
+    done();
     Promise.resolve(work).then(done, done);
     return work;
   }
 
-  #forgetReusable(connectionId) {
-    this.#engineWork++;
+  /** Drops what reads reuse for a connection (every one when `connectionId` is no string), keeping its last use. */
+  #dropReusable(connectionId) {
     if (typeof connectionId !== 'string') {
-      for (const id of [...this.#reusable.keys()]) this.#forgetReusable(id);
+      for (const id of [...this.#reusable.keys()]) this.#dropReusable(id);
       return;
     }
     const reusable = this.#reusable.get(connectionId);
     if (reusable === undefined) return;
     this.#reusable.delete(connectionId);
     if (reusable.usedAt > (this.#reusedAt.get(connectionId) ?? 0)) this.#reusedAt.set(connectionId, reusable.usedAt);
+  }
+
+  /**
+   * Keeps `reuse` for the connection, newest last, and drops up to two of the oldest that have
+   * expired: connections that went idle do not keep an authorization in memory for long.
+   */
+  #keepReusable(connectionId, reuse, now) {
+    this.#dropReusable(connectionId);
+    this.#reusable.set(connectionId, reuse);
+    let looked = 0;
+    for (const [id, kept] of this.#reusable) {
+      if (looked++ === 2 || kept.until > now) break;
+      this.#dropReusable(id);
+    }
   }
 
   /** The configured clock as the engine reads it; NaN (reuse nothing) when it gives no number. */
@@ -471,7 +488,7 @@ export class SessionManager {
             return this.#send(engine, connectionId, method, init ? plainInit(init, method) : EMPTY_INIT, target, reusable.authorization, now, false);
           }
         } else {
-          this.#reusable.delete(connectionId);
+          this.#dropReusable(connectionId);
         }
       }
       const base = this.#origins.get(connectionId) ?? this.#cacheOrigin(engine, connectionId);
@@ -531,7 +548,7 @@ export class SessionManager {
       const path = pathOf(url);
       if (engine.settle(connectionId, method, path, status, started)) {
         // Made reusable only while nothing else happened in the engine since it was prepared.
-        if (passed && reuse && reuse.work === this.#engineWork) this.#reusable.set(connectionId, reuse);
+        if (passed && reuse && reuse.work === this.#engineWork) this.#keepReusable(connectionId, reuse, started);
         return response;
       }
       return untilAborted(this.#engineDoes(connectionId, engine.resume(connectionId, url, path, method, request, response, authorization)), request.signal).catch(rethrow);
