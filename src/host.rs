@@ -133,6 +133,9 @@ pub trait Events {
 pub trait Crypto {
     /// HMAC-SHA256 of `data` under `key`, as lowercase hex.
     async fn hmac_sha256_hex(&self, key: &Secret, data: &str) -> Result<String, HostError>;
+    /// A compact RS256 JWT over `claims` (JSON text), signed with the private key the
+    /// caller gave for connection `id` (which never reaches the module).
+    async fn sign_jwt(&self, id: &str, claims: &str) -> Result<Secret, HostError>;
 }
 
 /// Everything the engine needs from its host.

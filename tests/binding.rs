@@ -44,6 +44,7 @@ fn manager(fetch: Function, store: JsValue, on_event: Option<Function>) -> WasmS
         Some(Function::new_no_args("return 1779461040475;")),
         on_event,
         None,
+        None,
     )
     .unwrap_or_else(|_| panic!("options are valid"))
 }
@@ -55,6 +56,7 @@ fn bad_options_throw_an_invalid_config_record() {
         options(r#"{"instanceId":"w1"}"#),
         recording_fetch(&calls),
         memory_store(),
+        None,
         None,
         None,
         None,
@@ -76,6 +78,7 @@ fn bad_options_throw_an_invalid_config_record() {
         None,
         None,
         None,
+        None,
     )
     .err()
     .expect("must fail");
@@ -89,7 +92,7 @@ fn bad_options_throw_an_invalid_config_record() {
 async fn fetch_sends_the_bearer_only_to_the_instance_and_never_follows_redirects() {
     let calls = Array::new();
     let sessions = manager(recording_fetch(&calls), memory_store(), None);
-    JsFuture::from(sessions.connect("acme".into(), TOKEN.into()))
+    JsFuture::from(sessions.connect("acme".into(), TOKEN.into(), None))
         .await
         .unwrap();
     let response = JsFuture::from(sessions.fetch(
@@ -132,7 +135,7 @@ async fn a_throwing_store_is_store_failed_and_unknown_ids_are_unknown() {
     let calls = Array::new();
     let broken = Function::new_no_args("return { get: async () => { throw new Error('backend down') }, put: () => { throw new Error('read-only') }, delete: async () => {} };").call0(&JsValue::NULL).unwrap();
     let sessions = manager(recording_fetch(&calls), broken, None);
-    let err = JsFuture::from(sessions.connect("acme".into(), TOKEN.into()))
+    let err = JsFuture::from(sessions.connect("acme".into(), TOKEN.into(), None))
         .await
         .unwrap_err();
     assert_eq!(
@@ -166,7 +169,7 @@ async fn events_are_plain_objects_without_secrets() {
         .into();
     let on_event: Function = bound.unchecked_into();
     let sessions = manager(recording_fetch(&calls), memory_store(), Some(on_event));
-    JsFuture::from(sessions.connect("acme".into(), TOKEN.into()))
+    JsFuture::from(sessions.connect("acme".into(), TOKEN.into(), None))
         .await
         .unwrap();
     JsFuture::from(sessions.fetch(

@@ -228,6 +228,8 @@ fn stored_record() -> impl Strategy<Value = StoredConnection> {
                 (issued, ttl, introspected, minted_by),
                 (reauth_required, ip_locked, reauth, scope),
             )| {
+                let minted_by_copy = Some(minted_by.clone()).filter(|m| m.len() % 2 == 0);
+                let token_host = scope.clone().map(|s| format!("https://{s}"));
                 StoredConnection {
                     v: 1,
                     access_token: Secret::new(access),
@@ -260,6 +262,10 @@ fn stored_record() -> impl Strategy<Value = StoredConnection> {
                     last_refresh_at: u64::from(issued) * 999,
                     rotation: introspected ^ ip_locked,
                     cooldown_until: u64::from(ttl) % 3,
+                    token_host,
+                    grant: reauth_required.then(|| "jwt".to_string()),
+                    subject: minted_by_copy.clone(),
+                    audience: None,
                 }
             },
         )

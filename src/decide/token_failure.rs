@@ -105,6 +105,9 @@ pub enum TokenFailure {
     },
     /// 5xx, HTML, network or an unreadable body: back off and retry.
     Transient(String),
+    /// Salesforce Edge's 420 page (an incident, or a deleted or expired org): a couple
+    /// of retries, then `SALESFORCE_UNAVAILABLE`.
+    Unavailable(String),
     /// Any other refusal.
     Rejected {
         /// `error`.
@@ -116,6 +119,16 @@ pub enum TokenFailure {
 
 /// Classifies a token endpoint answer that was not a 200 with a token.
 pub fn classify_token_failure(status: u16, body: &str) -> TokenFailure {
+    if status == 420 {
+        return TokenFailure::Unavailable(format!(
+            "token endpoint answered HTTP 420{} (Salesforce Edge)",
+            if looks_like_html(body) {
+                " with an HTML page"
+            } else {
+                ""
+            }
+        ));
+    }
     if status >= 500 || looks_like_html(body) {
         return TokenFailure::Transient(format!(
             "token endpoint answered HTTP {status}{}",
@@ -182,15 +195,44 @@ impl TokenFailure {
                 .evidence(format!("token endpoint answered {}: \"{}\"", clip(&error, 60), clip(&description, 200)))
                 .fix("Check clientId (the consumer key) and clientSecret against the connected app, and that the app allows this OAuth flow."),
             TokenFailure::Transient(d) => SessionError::new(ErrorCode::RefreshFailed, "The token endpoint failed; the stored credential was kept").evidence(d),
+            TokenFailure::Unavailable(d) => SessionError::new(ErrorCode::SalesforceUnavailable, "Salesforce answered with its outage page; the stored credential was kept").evidence(d),
             TokenFailure::Rejected { error, description } => SessionError::new(ErrorCode::RefreshFailed, "The token endpoint refused the refresh")
                 .evidence(format!("token endpoint answered {}: \"{}\"", clip(&error, 60), clip(&description, 200)))
                 .retryable(false),
         }
     }
 
+    /// The error of a refused grant at connect time (a code, an assertion, client
+    /// credentials): nothing was stored, and nobody's consent was revoked.
+    pub fn into_grant_error(self, grant: &str) -> SessionError {
+        let fix = match &self {
+            TokenFailure::Revoked { reason, .. } if *reason != RevocationReason::Other && *reason != RevocationReason::TokenRevoked => reason.fix(),
+            _ if grant == "authorization_code" => "Start the authorization again: a code is single-use and expires in minutes, redirect_uri must be the authorize request's, and codeVerifier the one authorizeUrl() returned.",
+            _ => return self.into_error(),
+        };
+        let (TokenFailure::Revoked { description, .. }
+        | TokenFailure::Rejected { description, .. }) = self
+        else {
+            return self.into_error();
+        };
+        SessionError::new(
+            ErrorCode::InvalidConfig,
+            format!("The token endpoint refused the {grant} grant; nothing was stored"),
+        )
+        .evidence(format!(
+            "token endpoint answered: \"{}\"",
+            clip(&description, 200)
+        ))
+        .fix(fix)
+        .retryable(false)
+    }
+
     /// Whether the same request may succeed if sent again after a pause.
     pub fn is_transient(&self) -> bool {
-        matches!(self, TokenFailure::Transient(_) | TokenFailure::Busy(_))
+        matches!(
+            self,
+            TokenFailure::Transient(_) | TokenFailure::Busy(_) | TokenFailure::Unavailable(_)
+        )
     }
 }
 

@@ -18,7 +18,7 @@ impl<H: Host> Engine<H> {
                     c.record.status,
                     target,
                     c.record.org_id.clone(),
-                    c.record.refresh_token.is_some(),
+                    c.record.renewable(),
                 )
             })
             .ok_or_else(|| Self::unknown(id))?;
@@ -226,7 +226,7 @@ impl<H: Host> Engine<H> {
             },
         };
         let can_refresh = self
-            .with_conn(id, |c| c.record.refresh_token.is_some())
+            .with_conn(id, |c| c.record.renewable())
             .unwrap_or(false);
         self.send_with_retry(id, call, can_refresh, Some((response, view)))
             .await

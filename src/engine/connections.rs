@@ -4,15 +4,27 @@ use super::*;
 
 impl<H: Host> Engine<H> {
     /// Validates and stores a token response under `id`.
+    /// `login_url` names the login host the tokens came from when it is not the
+    /// manager's (a sandbox, a My Domain): the connection renews there, and its identity
+    /// URL is held to it.
     pub async fn connect(
         &self,
         id: &str,
         token_json: &str,
+        login_url: Option<&str>,
     ) -> Result<ConnectionInfo, SessionError> {
         check_connection_id(id)?;
-        let token = parse_token_response(token_json, &self.token_checks())
+        let mut kept = Provenance::default();
+        let origin = match login_url {
+            Some(url) => self.login_origin(url).map_err(|e| e.about(id, None))?,
+            None => self.config.login_origin.clone(),
+        };
+        if origin != self.config.login_origin {
+            kept.token_host = Some(origin.to_string());
+        }
+        let token = parse_token_response(token_json, &self.token_checks_at(&origin))
             .map_err(|e| e.about(id, None))?;
-        self.store_minted(id, token).await
+        self.store_minted(id, token, kept).await
     }
 
     /// Stores a validated token as the connection's new record.
@@ -20,9 +32,14 @@ impl<H: Host> Engine<H> {
         &self,
         id: &str,
         token: MintedToken,
+        kept: Provenance,
     ) -> Result<ConnectionInfo, SessionError> {
         let expires_at = estimate_expiry(token.issued_at, self.config.session_timeout_s);
-        let record = StoredConnection::from_token(token, expires_at, &self.config.instance_id);
+        let mut record = StoredConnection::from_token(token, expires_at, &self.config.instance_id);
+        record.token_host = kept.token_host;
+        record.grant = kept.grant;
+        record.subject = kept.subject;
+        record.audience = kept.audience;
         let origin = self.origin_of(&record, id)?;
         self.write_record(id, &record).await?;
         self.forget_local(id).await;
@@ -116,35 +133,22 @@ impl<H: Host> Engine<H> {
             self.conns.borrow_mut().remove(id);
             return Ok(());
         };
+        let mut failed = None;
         if revoke {
             let token = record
                 .refresh_token
                 .clone()
                 .unwrap_or_else(|| record.access_token.clone());
-            let request = revoke::request(&self.config.login_url, &token);
-            let reply = self.host.post_form(&request.url, &request.pairs()).await;
-            match reply {
-                Ok(r) if r.status == 200 || r.status == 400 => {}
-                Ok(r) => {
-                    return Err(SessionError::new(
-                        ErrorCode::RefreshFailed,
-                        "Revoking the tokens failed; nothing was deleted",
-                    )
-                    .evidence(format!(
-                        "revoke endpoint answered {}",
-                        form_reply_detail(&r)
-                    ))
-                    .about(id, Some(&record.org_id)));
-                }
-                Err(e) => {
-                    return Err(SessionError::new(
-                        ErrorCode::RefreshFailed,
-                        "Revoking the tokens failed; nothing was deleted",
-                    )
-                    .evidence(format!("revoke request failed: {}", clip(e.detail(), 160)))
-                    .about(id, Some(&record.org_id)));
-                }
-            }
+            // At the host the tokens came from: a sandbox's refresh token is unknown elsewhere.
+            let request = revoke::request(&self.token_host_of(&record), &token);
+            failed = match self.host.post_form(&request.url, &request.pairs()).await {
+                Ok(r) if r.status == 200 || r.status == 400 => None,
+                Ok(r) => Some(format!(
+                    "revoke endpoint answered {}",
+                    form_reply_detail(&r)
+                )),
+                Err(e) => Some(format!("revoke request failed: {}", clip(e.detail(), 160))),
+            };
         }
         self.delete_record(id, &record.org_id).await?;
         self.forget_local(id).await;
@@ -153,9 +157,21 @@ impl<H: Host> Engine<H> {
             id,
             &record.org_id,
             &record.user_id,
-            EventDetail::Disconnected { revoked: revoke },
+            EventDetail::Disconnected {
+                revoked: revoke && failed.is_none(),
+            },
         );
-        Ok(())
+        match failed {
+            // Removed all the same: the caller asked to forget it.
+            Some(why) => Err(SessionError::new(
+                ErrorCode::RefreshFailed,
+                "The connection was removed, but revoking its tokens at Salesforce failed",
+            )
+            .evidence(why)
+            .evidence("the record was deleted from the store; the tokens may stay valid until they expire")
+            .about(id, Some(&record.org_id))),
+            None => Ok(()),
+        }
     }
 
     pub(super) fn revoked_error(&self, id: &str, record: &StoredConnection) -> SessionError {

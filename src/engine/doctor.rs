@@ -246,7 +246,7 @@ impl<H: Host> Engine<H> {
         mut evidence: Vec<String>,
         checks: &mut Vec<Check>,
     ) -> Diagnosis {
-        if record.refresh_token.is_none() {
+        if !record.renewable() {
             if is_not_valid_for_rest(message) {
                 return Diagnosis::of(ErrorCode::ApiClientControl, Confidence::Medium, evidence);
             }

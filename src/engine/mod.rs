@@ -15,7 +15,7 @@ use crate::decide::policy::{
 use crate::decide::redact::{exposed, redact};
 use crate::decide::token_failure::{classify_token_failure, TokenFailure};
 use crate::error::{clip, ErrorCode, SessionError};
-use crate::grant::{introspect, refresh_token, revoke};
+use crate::grant::{introspect, refresh_token, revoke, TokenRequest};
 use crate::host::{Host, HostError, HttpReply};
 use crate::secret::Secret;
 use crate::store::keys::Keys;
@@ -53,6 +53,8 @@ mod token_endpoint;
 use doctor::form_reply_detail;
 pub use doctor::{Check, Report};
 pub use fleet::{KeepAliveFailure, KeepAliveReport};
+pub use grants::Grant;
+use grants::Provenance;
 
 /// How long calls keep using the current token after a proactive refresh failed transiently.
 const PROACTIVE_RETRY_MS: u64 = 30_000;
@@ -288,9 +290,14 @@ impl<H: Host> Engine<H> {
 
     /// What every token response this engine takes is held to.
     fn token_checks(&self) -> TokenChecks<'_> {
+        self.token_checks_at(&self.config.login_origin)
+    }
+
+    /// The same for tokens from another login host (a connection's own).
+    fn token_checks_at<'a>(&self, login_origin: &'a Origin) -> TokenChecks<'a> {
         TokenChecks {
             allow_insecure_loopback: self.config.allow_insecure_loopback,
-            login_origin: &self.config.login_origin,
+            login_origin,
             now_ms: self.host.now_ms(),
         }
     }

@@ -22,7 +22,7 @@ impl<H: Host> Engine<H> {
     pub(super) async fn mark_reauth_required(
         &self,
         id: &str,
-        presented: &Secret,
+        refused: &StoredConnection,
         reason: &str,
         description: &str,
     ) -> bool {
@@ -40,7 +40,9 @@ impl<H: Host> Engine<H> {
                 None => return false,
             },
         };
-        if base.refresh_token.as_ref() != Some(presented) {
+        if base.refresh_token != refused.refresh_token
+            || (base.refresh_token.is_none() && base.access_token != refused.access_token)
+        {
             // The record moved on (re-connected, or another worker stored a new refresh
             // token): the refusal was of a token nobody holds any more.
             let _ = self.adopt_record(id, base);

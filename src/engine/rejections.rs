@@ -16,7 +16,7 @@ impl<H: Host> Engine<H> {
             .with_conn(id, |c| {
                 (
                     c.ever_succeeded,
-                    c.record.refresh_token.is_some(),
+                    c.record.renewable(),
                     c.record.org_id.clone(),
                 )
             })

@@ -10,33 +10,26 @@ impl<H: Host> Engine<H> {
         base: &str,
     ) -> Outcome {
         let started = self.host.now_ms();
-        let (refresh_token, stored, org_id) = self
-            .with_conn(id, |c| {
-                (
-                    c.record.refresh_token.clone(),
-                    RefreshDefaults {
-                        id_url: c.record.id_url.clone(),
-                        instance_url: c.record.instance_url.clone(),
-                        now: started,
-                    },
-                    c.record.org_id.clone(),
-                )
-            })
+        let record = self
+            .with_conn(id, |c| c.record.clone())
             .ok_or_else(|| Self::unknown(id))?;
-        let Some(refresh_token) = refresh_token else {
-            return Err(SessionError::new(
-                ErrorCode::SessionExpired,
-                "The session needs renewing and the connection has no refresh token",
-            )
-            .evidence("no refresh token is stored for this connection")
-            .about(id, Some(&org_id)));
+        let stored = RefreshDefaults {
+            id_url: record.id_url.clone(),
+            instance_url: record.instance_url.clone(),
+            now: started,
         };
-        let request = refresh_token::request(
-            self.config.token_url(),
-            &refresh_token,
-            &self.config.client_id,
-            self.config.client_secret.as_ref(),
-        );
+        let org_id = record.org_id.clone();
+        let refresh_token = record.refresh_token.clone();
+        // Renewed where its tokens came from; without a refresh token, minted again.
+        let request = match &refresh_token {
+            Some(token) => refresh_token::request(
+                format!("{}/services/oauth2/token", self.token_host_of(&record)),
+                token,
+                &self.config.client_id,
+                self.config.client_secret.as_ref(),
+            ),
+            None => self.mint_request(id, &record).await?,
+        };
         let attempts = self.config.refresh_attempts.max(1);
         let mut failures: Vec<String> = Vec::new();
         let mut last = TokenFailure::Transient("no token request was made".into());
@@ -83,7 +76,7 @@ impl<H: Host> Engine<H> {
             };
             let transient = failure.is_transient();
             failures.push(match &failure {
-                TokenFailure::Transient(d) => d.clone(),
+                TokenFailure::Transient(d) | TokenFailure::Unavailable(d) => d.clone(),
                 TokenFailure::Busy(d) => format!("invalid_grant \"{}\" (transient)", clip(d, 120)),
                 _ => String::new(),
             });
@@ -101,7 +94,11 @@ impl<H: Host> Engine<H> {
         };
         let mut error = last.into_error().about(id, Some(&org_id));
         error.status = last_status;
-        if error.code == ErrorCode::RefreshFailed && attempts > 1 {
+        if matches!(
+            error.code,
+            ErrorCode::RefreshFailed | ErrorCode::SalesforceUnavailable
+        ) && attempts > 1
+        {
             error = error.with_evidence(
                 failures
                     .into_iter()
@@ -122,9 +119,12 @@ impl<H: Host> Engine<H> {
         if error.code == ErrorCode::RefreshFailed {
             self.cool_down(id, base).await;
         }
+        if error.code == ErrorCode::SessionRevoked {
+            error = error.with_evidence(self.idle_evidence(&record));
+        }
         if let Some((label, description)) = revocation {
             if !self
-                .mark_reauth_required(id, &refresh_token, &label, &description)
+                .mark_reauth_required(id, &record, &label, &description)
                 .await
             {
                 // The store holds another credential now: the call goes on with it.
@@ -132,6 +132,21 @@ impl<H: Host> Engine<H> {
             }
         }
         Err(error)
+    }
+
+    /// What tells an idle-expired refresh token from a revoked one (Salesforce says the
+    /// same of both), and whether rotation could have revoked the family.
+    fn idle_evidence(&self, record: &StoredConnection) -> Vec<String> {
+        let days = self.host.now_ms().saturating_sub(record.last_refresh_at) / 86_400_000;
+        let mut evidence = vec![if days >= 30 {
+            format!("the refresh token was last used {days} days ago: the 30-day idle expiry is likelier than a revocation (keepAlive() refreshes idle connections in time)")
+        } else {
+            format!("the refresh token was last used {days} days ago, too recently for the 30-day idle expiry: a revocation is likelier")
+        }];
+        if record.rotation {
+            evidence.push("this connection's refresh tokens rotate: a rotated-out one presented anywhere revokes the whole family".into());
+        }
+        evidence
     }
 
     /// A 200 from the token endpoint that cannot be used: reported, nothing stored.
@@ -170,7 +185,15 @@ impl<H: Host> Engine<H> {
                 ..stored.clone()
             })
         });
-        let checked = parsed.and_then(|b| validate_token_response(&b, &self.token_checks()));
+        let token_host = self
+            .with_conn(id, |c| c.record.token_host.clone())
+            .flatten();
+        let login = match &token_host {
+            Some(host) => self.login_origin(host)?,
+            None => self.config.login_origin.clone(),
+        };
+        let checked =
+            parsed.and_then(|b| validate_token_response(&b, &self.token_checks_at(&login)));
         let token = match checked {
             Ok(t) => t,
             Err(e) => {

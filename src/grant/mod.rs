@@ -2,7 +2,10 @@
 //! check or end a token. Each builds a plain [`TokenRequest`] that tests assert exactly;
 //! the engine hands it to the transport as it is.
 
+pub mod authorization_code;
+pub mod client_credentials;
 pub mod introspect;
+pub mod jwt_bearer;
 pub mod refresh_token;
 pub mod revoke;
 

@@ -92,6 +92,19 @@ pub struct StoredConnection {
     /// Until when the fleet sends no token request after one failed, epoch ms.
     #[serde(skip_serializing_if = "is_zero")]
     pub cooldown_until: u64,
+    /// The login host the tokens came from when it is not the manager's (a sandbox's
+    /// `test.salesforce.com`, a My Domain): the connection renews there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_host: Option<String>,
+    /// How the connection renews without a refresh token: `jwt` or `client_credentials`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grant: Option<String>,
+    /// The JWT grant's username.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The JWT grant's audience, when it is not the token host.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -121,7 +134,17 @@ impl StoredConnection {
             last_refresh_at: token.issued_at,
             rotation: false,
             cooldown_until: 0,
+            token_host: None,
+            grant: None,
+            subject: None,
+            audience: None,
         }
+    }
+
+    /// Whether the connection can be renewed without a person: a refresh token, or a
+    /// grant that is minted again (JWT bearer, client credentials).
+    pub fn renewable(&self) -> bool {
+        self.refresh_token.is_some() || self.grant.is_some()
     }
 
     /// Reads a stored record; `None` when the text is not one. A `null` member counts
@@ -164,6 +187,10 @@ impl StoredConnection {
             last_refresh_at: whole_or(&r, "lastRefreshAt", 0)?,
             rotation: flag(&r, "rotation")?,
             cooldown_until: whole_or(&r, "cooldownUntil", 0)?,
+            token_host: optional_text(&r, "tokenHost")?,
+            grant: optional_text(&r, "grant")?,
+            subject: optional_text(&r, "subject")?,
+            audience: optional_text(&r, "audience")?,
         })
     }
 
@@ -278,7 +305,7 @@ pub struct ConnectionInfo {
 mod tests {
     use super::*;
 
-    const FULL: &str = r#"{"v":1,"accessToken":"00Dsecret","refreshToken":"5Aepsecret","instanceUrl":"https://x.my.salesforce.com","idUrl":"i","orgId":"o","userId":"u","issuedAt":1,"expiresAt":2,"expirySource":"introspection","mintedBy":"w","status":"reauth_required","reauth":{"reason":"r \"q\"","description":"d","at":3},"ipLocked":true,"scope":"api","gen":4,"lastRefreshAt":5,"rotation":true,"cooldownUntil":6}"#;
+    const FULL: &str = r#"{"v":1,"accessToken":"00Dsecret","refreshToken":"5Aepsecret","instanceUrl":"https://x.my.salesforce.com","idUrl":"i","orgId":"o","userId":"u","issuedAt":1,"expiresAt":2,"expirySource":"introspection","mintedBy":"w","status":"reauth_required","reauth":{"reason":"r \"q\"","description":"d","at":3},"ipLocked":true,"scope":"api","gen":4,"lastRefreshAt":5,"rotation":true,"cooldownUntil":6,"tokenHost":"https://test.salesforce.com","grant":"jwt","subject":"u@x","audience":"https://a"}"#;
 
     #[test]
     fn records_round_trip_and_default_missing_fields() {

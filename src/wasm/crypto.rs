@@ -65,4 +65,22 @@ impl Crypto for JsHost {
         }
         Ok(hex)
     }
+
+    async fn sign_jwt(&self, id: &str, claims: &str) -> Result<Secret, HostError> {
+        let sign = self
+            .sign_jwt
+            .as_ref()
+            .ok_or_else(|| HostError::new("this manager signs no JWT assertions"))?;
+        let signed = super::js_host::settle(sign.call2(
+            &JsValue::UNDEFINED,
+            &JsValue::from_str(id),
+            &JsValue::from_str(claims),
+        ))
+        .await
+        .map_err(thrown)?;
+        signed
+            .as_string()
+            .map(Secret::new)
+            .ok_or_else(|| HostError::new("the JWT signer returned no text"))
+    }
 }

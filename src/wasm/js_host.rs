@@ -24,6 +24,8 @@ pub struct JsHost {
     /// `peek(response)`: the first bytes of a copy of an error response's body, read
     /// within a bound (js/core.js); the response itself is left whole for the caller.
     pub(super) peek: Option<Function>,
+    /// `signJwt(connectionId, claims)`: RS256 through WebCrypto with the connection's key (js/flows.js).
+    pub(super) sign_jwt: Option<Function>,
     /// Bound of every request the library makes itself (token, introspection, probes, webhook).
     pub(super) request_timeout_ms: u64,
 }
@@ -46,6 +48,7 @@ impl JsHost {
         now: Option<Function>,
         on_event: Option<Function>,
         peek: Option<Function>,
+        sign_jwt: Option<Function>,
         request_timeout_ms: u64,
     ) -> Result<JsHost, String> {
         Ok(JsHost {
@@ -60,6 +63,7 @@ impl JsHost {
             now,
             on_event,
             peek,
+            sign_jwt,
             request_timeout_ms,
         })
     }

@@ -13,7 +13,7 @@ mod transport;
 
 use crate::config::Config;
 use crate::decide::redact::exposed;
-use crate::engine::{Engine, FetchError, Outgoing};
+use crate::engine::{Engine, FetchError, Grant, Outgoing};
 use crate::error::SessionError;
 use crate::secret::Secret;
 use convert::{
@@ -43,27 +43,36 @@ impl WasmSessions {
         now: Option<Function>,
         on_event: Option<Function>,
         peek: Option<Function>,
+        sign_jwt: Option<Function>,
     ) -> Result<WasmSessions, JsValue> {
         let options = loose_from_js(&options)
             .ok_or_else(|| error_record(&SessionError::config("options must be plain data")))?;
         let config = Config::from_options(&options).map_err(|e| error_record(&e))?;
-        let host = JsHost::new(fetch, store, now, on_event, peek, config.token_timeout_ms)
-            .map_err(|why| {
-                error_record(&SessionError::config(format!(
-                    "option 'store' is refused: {why}"
-                )))
-            })?;
+        let host = JsHost::new(
+            fetch,
+            store,
+            now,
+            on_event,
+            peek,
+            sign_jwt,
+            config.token_timeout_ms,
+        )
+        .map_err(|why| {
+            error_record(&SessionError::config(format!(
+                "option 'store' is refused: {why}"
+            )))
+        })?;
         Ok(WasmSessions {
             engine: Rc::new(Engine::new(host, config)),
         })
     }
 
-    /// Stores a token response.
-    pub fn connect(&self, id: String, token_json: String) -> Promise {
+    /// Stores a token response (from `login_url` when it is not the manager's).
+    pub fn connect(&self, id: String, token_json: String, login_url: Option<String>) -> Promise {
         let engine = self.engine.clone();
         future_to_promise(async move {
             engine
-                .connect(&id, &token_json)
+                .connect(&id, &token_json, login_url.as_deref())
                 .await
                 .map(|i| to_js(&i))
                 .map_err(|e| {
@@ -72,13 +81,27 @@ impl WasmSessions {
         })
     }
 
-    /// Redeems a refresh token and stores the result.
-    #[wasm_bindgen(js_name = connectRefreshToken)]
-    pub fn connect_refresh_token(&self, id: String, refresh_token: String) -> Promise {
+    /// Redeems a credential and stores the result: `kind` is `refresh_token` (`a` the
+    /// token), `authorization_code` (`a` code, `b` redirect URI, `c` verifier), `jwt`
+    /// (`a` username, `b` audience or empty) or `client_credentials`.
+    pub fn grant(&self, id: String, kind: String, a: String, b: String, c: String) -> Promise {
         let engine = self.engine.clone();
         future_to_promise(async move {
+            let grant = match kind.as_str() {
+                "refresh_token" => Grant::RefreshToken(&a),
+                "authorization_code" => Grant::Code {
+                    code: &a,
+                    redirect_uri: &b,
+                    verifier: &c,
+                },
+                "jwt" => Grant::Jwt {
+                    username: &a,
+                    audience: Some(b.as_str()).filter(|b| !b.is_empty()),
+                },
+                _ => Grant::ClientCredentials,
+            };
             engine
-                .connect_refresh_token(&id, &refresh_token)
+                .connect_grant(&id, grant)
                 .await
                 .map(|i| to_js(&i))
                 .map_err(|e| {
@@ -235,7 +258,7 @@ impl WasmSessions {
                 .await
                 .map_err(|e| error_record_redacted(&e, &engine.secrets_of(None)))?;
             let pairs = js_sys::Array::new();
-            let mut push = |id: &str, outcome: &str| {
+            let push = |id: &str, outcome: &str| {
                 pairs.push(&JsValue::from_str(id));
                 pairs.push(&JsValue::from_str(outcome));
             };

@@ -134,7 +134,7 @@ fn a_refresh_never_writes_over_a_record_another_worker_wrote_meanwhile() {
     pool.run_until_stalled();
     let other = engine(&w, "w2", "10.0.0.2");
     let fresh = w.sf.borrow_mut().mint("10.0.0.2", w.now.get());
-    run(other.connect("acme", &fresh)).unwrap();
+    run(other.connect("acme", &fresh, None)).unwrap();
     let connected = w.store.borrow()["sfs:conn:acme"].clone();
     pool.run();
     assert_eq!(*result.borrow(), Some(true));
@@ -169,7 +169,7 @@ fn keep_alive_refreshes_each_idle_connection_once_across_workers() {
     let workers = fleet(&w, 3);
     for id in ["idle-1", "idle-2", "busy"] {
         let body = w.sf.borrow_mut().mint_another("10.0.0.1", w.now.get());
-        run(workers[0].connect(id, &body)).unwrap();
+        run(workers[0].connect(id, &body, None)).unwrap();
     }
     w.now.set(w.now.get() + 21 * 86_400_000);
     // "busy" was refreshed a day ago.

@@ -136,7 +136,7 @@ fn a_connect_during_a_refresh_is_not_overwritten_by_that_refresh() {
         .as_str()
         .unwrap()
         .to_string();
-    run(e.connect("acme", &fresh)).unwrap();
+    run(e.connect("acme", &fresh, None)).unwrap();
     let done = loop {
         if let Poll::Ready(r) = refresh.as_mut().poll(&mut cx) {
             break r;

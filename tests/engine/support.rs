@@ -284,6 +284,9 @@ impl Crypto for FakeHost {
     async fn hmac_sha256_hex(&self, key: &Secret, data: &str) -> Result<String, HostError> {
         Ok(hmac_sha256_hex(key.expose().as_bytes(), data.as_bytes()))
     }
+    async fn sign_jwt(&self, id: &str, claims: &str) -> Result<Secret, HostError> {
+        Ok(Secret::new(format!("jwt.{id}.{claims}")))
+    }
 }
 
 /// What WebCrypto computes for the module: HMAC-SHA256, lowercase hex.
@@ -345,7 +348,7 @@ pub fn run<T>(f: impl Future<Output = T>) -> T {
 
 pub fn connect(world: &Rc<World>, e: &Engine<FakeHost>, address: &str) {
     let body = world.sf.borrow_mut().mint(address, world.now.get());
-    run(e.connect("acme", &body)).unwrap();
+    run(e.connect("acme", &body, None)).unwrap();
 }
 
 pub fn expire_everything(world: &World) {
