@@ -239,11 +239,73 @@ function hostStore(store) {
   return host;
 }
 
+/**
+ * How long a read may reuse what the engine last prepared for its connection without asking
+ * again, at most: the engine looks at shared state (marks other instances stored) on that
+ * scale, and a reused authorization must never be older than its look.
+ */
+const REUSE_MS = 1000;
+
+/** The path requests are recorded under: the url's, up to `?` or `#` (the engine's own rule). */
+function pathOf(url) {
+  const authority = url.indexOf('://') + 3;
+  let rest = url.length;
+  for (let i = authority; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 47 || c === 63 || c === 35) {
+      rest = i;
+      break;
+    }
+  }
+  let end = url.length;
+  for (let i = rest; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 63 || c === 35) {
+      end = i;
+      break;
+    }
+  }
+  return end > rest ? url.slice(rest, end) : '/';
+}
+
+const PLAIN_PATH = /^\/(?!\/)[\w\-~!$&()*+,;=:@/?.]*$/;
+
+/**
+ * `resolveTarget(input, origin)` for an origin the platform serialises as it is written (one a
+ * reused authorization was made for), without building a URL when it need not: an absolute
+ * path of characters the parser keeps as they are (nothing it encodes, no backslash, no percent
+ * sign, no segment starting with a dot) lands on origin + input.
+ */
+function resolveOnOrigin(input, origin) {
+  return PLAIN_PATH.test(input) && !input.includes('/.') ? origin + input : resolveTarget(input, origin);
+}
+
+/** Whether `url` is on `origin` exactly (what a reused authorization may be sent to). */
+function onOrigin(url, origin) {
+  return url.startsWith(origin) && url.charCodeAt(origin.length) === 47;
+}
+
+/** Reads leave the org's state alone, so they may reuse an authorization; writes always ask. */
+function isRead(method) {
+  return method === 'GET' || method === 'HEAD';
+}
+
 export class SessionManager {
   #engine = null;
   #pending = null;
   /** connectionId -> the instance origin calls resolve against (the engine maps a moved one). */
   #origins = new Map();
+  /**
+   * connectionId -> what reads may reuse without asking the engine: `{ origin, authorization,
+   * until, usedAt }`, taken from a read the engine prepared and let through. Dropped whenever
+   * the engine does anything else for the connection, and at `until` (the token's refresh due
+   * time, or REUSE_MS after the engine's look, whichever is first).
+   */
+  #reusable = new Map();
+  /** connectionId -> when a read last reused an authorization (info() reports the later stamp). */
+  #reusedAt = new Map();
+  /** Counts the engine's work on any connection: a read prepared before it is not reused. */
+  #engineWork = 0;
   #args;
   #fetchFn;
   #hasList = false;
@@ -252,6 +314,8 @@ export class SessionManager {
   #loginUrl;
   /** The signing keys of this manager's JWT bearer connections (memory only: never stored). */
   #signer = new JwtSigner();
+  #now;
+  #listening;
 
   /**
    * @param {import('./index.d.ts').SessionManagerOptions} options
@@ -295,6 +359,8 @@ export class SessionManager {
     this.#clientSecret = plain.clientSecret;
     this.#loginUrl = typeof plain.loginUrl === 'string' ? plain.loginUrl : DEFAULT_LOGIN_URL;
     this.#fetchFn = fetchFn;
+    this.#now = options.now;
+    this.#listening = onEvent !== undefined;
     this.instanceId = plain.instanceId;
     if (wasmReady) this.#engine = this.#build();
   }
@@ -319,23 +385,65 @@ export class SessionManager {
     return this.#engine;
   }
 
-  /** One of the engine's operations by name (`run`), its arguments as strings. */
+  /** One of the engine's operations by name (`run`), its arguments as strings ('' as the id: every connection). */
   async #run(op, connectionId, ...args) {
     const engine = this.#engine ?? (await this.#lazyEngine());
     try {
-      return await engine.run(op, connectionId, ...args);
+      return await this.#engineDoes(connectionId || undefined, engine.run(op, connectionId, ...args));
     } catch (thrown) {
       throw fromWasm(thrown);
     }
   }
 
-  async #call(method, ...args) {
-    const engine = this.#engine ?? (await this.#lazyEngine());
-    if (typeof engine[method] !== 'function') throw new Error(`salesforce-session: the wasm module has no ${method} (the .wasm and the JavaScript files come from different builds)`);
+  /**
+   * `work`, the engine's for one connection (for every one when `connectionId` is no string,
+   * e.g. keepAlive): what reads reused is dropped when the work starts and again when it ends
+   * (it may refresh, move or mark connections meanwhile).
+   */
+  #engineDoes(connectionId, work) {
+    const done = () => {
+      this.#engineWork++;
+      this.#dropReusable(connectionId);
+    };
+    done();
+    Promise.resolve(work).then(done, done);
+    return work;
+  }
+
+  /** Drops what reads reuse for a connection (every one when `connectionId` is no string), keeping its last use. */
+  #dropReusable(connectionId) {
+    if (typeof connectionId !== 'string') {
+      for (const id of [...this.#reusable.keys()]) this.#dropReusable(id);
+      return;
+    }
+    const reusable = this.#reusable.get(connectionId);
+    if (reusable === undefined) return;
+    this.#reusable.delete(connectionId);
+    if (reusable.usedAt > (this.#reusedAt.get(connectionId) ?? 0)) this.#reusedAt.set(connectionId, reusable.usedAt);
+  }
+
+  /**
+   * Keeps `reuse` for the connection, newest last, and drops up to two of the oldest that have
+   * expired: connections that went idle do not keep an authorization in memory for long.
+   */
+  #keepReusable(connectionId, reuse, now) {
+    this.#dropReusable(connectionId);
+    this.#reusable.set(connectionId, reuse);
+    let looked = 0;
+    for (const [id, kept] of this.#reusable) {
+      if (looked++ === 2 || kept.until > now) break;
+      this.#dropReusable(id);
+    }
+  }
+
+  /** The configured clock as the engine reads it; NaN (reuse nothing) when it gives no number. */
+  #clock() {
+    if (this.#now === undefined) return Date.now();
     try {
-      return await engine[method](...args);
-    } catch (thrown) {
-      throw fromWasm(thrown);
+      const ms = this.#now();
+      return typeof ms === 'number' ? ms : NaN;
+    } catch {
+      return NaN;
     }
   }
 
@@ -451,23 +559,44 @@ export class SessionManager {
     // engine decides what to send without I/O, this side sends it, and the engine only
     // takes over when the response may carry a session failure.
     if (engine && typeof connectionId === 'string' && connectionId && typeof input === 'string' && !isReadableStream(init?.body)) {
+      const method = init?.method ? String(init.method).toUpperCase() : 'GET';
+      // A read on a connection whose token is fresh reuses what the engine prepared last time,
+      // without asking it (no crossing into the wasm) while the response needs no examining.
+      const reusable = this.#reusable.get(connectionId);
+      if (reusable !== undefined && isRead(method)) {
+        const now = this.#clock();
+        if (now < reusable.until) {
+          const target = resolveOnOrigin(input, reusable.origin);
+          if (target !== undefined && onOrigin(target, reusable.origin)) {
+            reusable.usedAt = now;
+            return this.#send(engine, connectionId, method, init ? plainInit(init, method) : EMPTY_INIT, target, reusable.authorization, now, false);
+          }
+        } else {
+          this.#dropReusable(connectionId);
+        }
+      }
       const base = this.#origins.get(connectionId) ?? this.#cacheOrigin(engine, connectionId);
       if (base === undefined) return this.#slowFetch(connectionId, input, init);
       const target = resolveTarget(input, base);
       if (target === undefined) return Promise.reject(unparseableTarget(connectionId));
-      const method = init?.method ? String(init.method).toUpperCase() : 'GET';
       const request = init ? plainInit(init, method) : EMPTY_INIT;
+      const work = this.#engineWork;
       let prepared;
       try {
         prepared = engine.prepare(connectionId, target, method);
       } catch (thrown) {
         return Promise.reject(fromWasm(thrown));
       }
-      if (prepared === undefined) return untilAborted(engine.send(connectionId, target, '', method, request, undefined, ''), request.signal).catch(rethrow);
+      if (prepared === undefined) return untilAborted(this.#engineDoes(connectionId, engine.send(connectionId, target, '', method, request, undefined, '')), request.signal).catch(rethrow);
+      const [url, authorization, started, freshUntil] = prepared;
       // The instance moved (a refresh changed instance_url): resolve later calls against
       // where it is now. (A call to the identity URL goes elsewhere without any move.)
-      if (!prepared[0].startsWith(base)) this.#cacheOrigin(engine, connectionId);
-      return this.#sendPrepared(engine, connectionId, method, request, prepared);
+      if (!url.startsWith(base)) this.#cacheOrigin(engine, connectionId);
+      // What later reads may reuse, once this one is let through: the same origin, the same
+      // authorization, until the token's refresh is due (or the engine should look again).
+      // (The url starting with the origin also shows the platform writes the origin as it is.)
+      const reuse = isRead(method) && onOrigin(url, base) ? { origin: base, authorization, until: Math.min(freshUntil, started + REUSE_MS), usedAt: 0, work } : false;
+      return this.#send(engine, connectionId, method, request, url, authorization, started, reuse);
     }
     return this.#slowFetch(connectionId, input, init);
   }
@@ -478,7 +607,13 @@ export class SessionManager {
     return origin;
   }
 
-  #sendPrepared(engine, connectionId, method, request, [url, authorization, path, started]) {
+  /**
+   * Sends a call the engine prepared (or a read reusing what it prepared: `reuse` is false then)
+   * and hands the response to the engine when it may carry a session failure. A response to a
+   * reused read that is a plain success, with no listener for its `request` event, goes back
+   * without the engine; `reuse`, when given, becomes reusable once the engine let its call through.
+   */
+  #send(engine, connectionId, method, request, url, authorization, started, reuse) {
     let sent;
     try {
       const headers = withAuthorization(request.headers, authorization);
@@ -492,8 +627,15 @@ export class SessionManager {
     return Promise.resolve(sent).then((response) => {
       const status = statusOf(response);
       if (status === undefined) throw notAResponse(connectionId);
-      if (engine.settle(connectionId, method, path, status, started)) return response;
-      return untilAborted(engine.send(connectionId, url, path, method, request, response, authorization), request.signal).catch(rethrow);
+      const passed = status >= 200 && status < 400;
+      if (passed && reuse === false && !this.#listening) return response;
+      const path = pathOf(url);
+      if (engine.settle(connectionId, method, path, status, started)) {
+        // Made reusable only while nothing else happened in the engine since it was prepared.
+        if (passed && reuse && reuse.work === this.#engineWork) this.#keepReusable(connectionId, reuse, started);
+        return response;
+      }
+      return untilAborted(this.#engineDoes(connectionId, engine.send(connectionId, url, path, method, request, response, authorization)), request.signal).catch(rethrow);
     });
   }
 
@@ -505,7 +647,7 @@ export class SessionManager {
     const engine = this.#engine ?? (await this.#lazyEngine());
     let base;
     try {
-      base = await engine.run('load', connectionId);
+      base = await this.#engineDoes(connectionId, engine.run('load', connectionId));
     } catch (thrown) {
       throw fromWasm(thrown);
     }
@@ -531,7 +673,7 @@ export class SessionManager {
       throw sessionError(ErrorCodes.INVALID_CONFIG, 'fetch input must be a path, a URL or a Request', ['input is ' + (input === null ? 'null' : typeof input)], { connectionId });
     }
     if (target === undefined) throw unparseableTarget(connectionId);
-    return untilAborted(this.#call('send', connectionId, target, '', request.method, request, undefined, ''), request.signal);
+    return untilAborted(this.#engineDoes(connectionId, engine.send(connectionId, target, '', request.method, request, undefined, '')), request.signal).catch(rethrow);
   }
 
   /** A handle bound to one connection: `{ fetch(input, init) }`. */
@@ -550,7 +692,13 @@ export class SessionManager {
   /** @returns {Promise<import('./index.d.ts').ConnectionInfo>} */
   async info(connectionId) {
     checkId(connectionId);
-    return this.#run('info', connectionId);
+    const info = await this.#run('info', connectionId);
+    // Reads that reused an authorization were used without the engine seeing them.
+    const reusedAt = this.#reusedAt.get(connectionId);
+    if (reusedAt !== undefined && typeof info === 'object' && info !== null && 'lastUsedAt' in info && !(info.lastUsedAt >= reusedAt)) {
+      info.lastUsedAt = Math.trunc(reusedAt);
+    }
+    return info;
   }
 
   /** Forces a refresh now. @returns {Promise<import('./index.d.ts').ConnectionInfo>} */
@@ -592,6 +740,7 @@ export class SessionManager {
   async disconnect(connectionId, options = {}) {
     checkId(connectionId);
     this.#origins.delete(connectionId);
+    this.#reusedAt.delete(connectionId);
     try {
       return await this.#run('disconnect', connectionId, options?.revoke ? 'revoke' : '');
     } finally {

@@ -137,6 +137,9 @@ table.row('JS heap', '', fmt(mem.package.heapMiB, 2), fmt(mem.jsforce.heapMiB, 2
 table.row('external (wasm memory counts here)', '', fmt(mem.package.externalMiB, 2), fmt(mem.jsforce.externalMiB, 2));
 table.row('  of which arrayBuffers', '', fmt(mem.package.arrayBuffersMiB, 2), fmt(mem.jsforce.arrayBuffersMiB, 2));
 table.row('heap + external', '', fmt(mem.package.totalMiB, 2), fmt(mem.jsforce.totalMiB, 2));
+table.row('per connection (bytes)', '', fmt(mem.package.bytesPerConnection, 0), fmt(mem.jsforce.bytesPerConnection, 0));
+table.row("  of which the MemoryStore's text (bytes)", '', fmt(mem.package.storeTextBytesPerConnection, 0), '');
+table.row('per connection after one read each (bytes)', '', fmt(mem['package-read'].bytesPerConnection, 0), '');
 
 const cpu = figures.cpu;
 table.section(`library CPU per call: a fetch answering one prebuilt Response; median of ${SETTINGS.cpu.batches} batches of ${SETTINGS.cpu.callsPerBatch} sequential calls`);

@@ -1,5 +1,7 @@
-// Run in a fresh process (node --expose-gc memory-probe.mjs package|jsforce COUNT): memory held by
-// COUNT connections in one instance, after gc, as deltas from the loaded library with none.
+// Run in a fresh process (node --expose-gc memory-probe.mjs package|package-read|jsforce COUNT):
+// memory held by COUNT connections in one instance, after gc, as deltas from the loaded library
+// with none. `package-read`: each connection has also made one read (what the package keeps for
+// a connection in use: its instance origin and the authorization later reads reuse).
 // Prints one JSON line. wasm linear memory counts in `external` and `arrayBuffers`.
 import { MemoryStore, SessionManager } from 'salesforce-session';
 import jsforce from 'jsforce';
@@ -25,10 +27,12 @@ function settledUsage() {
 }
 
 const canned = new Response('{}');
+const store = new MemoryStore();
 let holder;
 // Load and warm each library before the baseline, so the figures are the connections' alone.
-if (kind === 'package') {
-  holder = new SessionManager({ clientId: 'bench', loginUrl: 'https://login.salesforce.com', fetch: async () => canned, store: new MemoryStore() });
+const isPackage = kind === 'package' || kind === 'package-read';
+if (isPackage) {
+  holder = new SessionManager({ clientId: 'bench', loginUrl: 'https://login.salesforce.com', fetch: async () => canned, store });
   await holder.connect('warm', tokenResponse('warm'));
   await holder.disconnect('warm');
 } else if (kind === 'jsforce') {
@@ -43,13 +47,21 @@ if (kind === 'package') {
 const before = settledUsage();
 for (let i = 0; i < count; i++) {
   const t = tokenResponse(i);
-  if (kind === 'package') {
+  if (isPackage) {
     await holder.connect(`conn-${i}`, t);
+    if (kind === 'package-read') await holder.fetch(`conn-${i}`, '/services/data/v62.0/limits');
   } else {
     holder.push(new jsforce.Connection({ oauth2: holder.oauth2, instanceUrl: t.instance_url, accessToken: t.access_token, refreshToken: t.refresh_token, version: '62.0' }));
   }
 }
 const after = settledUsage();
+// What the package's MemoryStore holds, as text (keys and values): in a fleet this lives in the
+// shared store instead, so the figure shows how much of the heap is the store's and not the library's.
+let storeTextBytes = null;
+if (isPackage) {
+  storeTextBytes = 0;
+  for (const key of await store.list('')) storeTextBytes += key.length + ((await store.get(key)) ?? '').length;
+}
 const MiB = 2 ** 20;
 const heapMiB = (after.heapUsed - before.heapUsed) / MiB;
 const externalMiB = (after.external - before.external) / MiB;
@@ -59,6 +71,8 @@ console.log(JSON.stringify({
   externalMiB,
   arrayBuffersMiB: (after.arrayBuffers - before.arrayBuffers) / MiB,
   totalMiB: heapMiB + externalMiB,
+  bytesPerConnection: ((heapMiB + externalMiB) * MiB) / count,
+  storeTextBytesPerConnection: storeTextBytes === null ? null : storeTextBytes / count,
   rssMiB: (after.rss - before.rss) / MiB,
 }));
 // Keeps the connections reachable until the figures are taken.

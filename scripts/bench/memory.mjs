@@ -8,7 +8,7 @@ const CONSUMER_DIR = fileURLToPath(new URL('../', import.meta.url));
 
 export function measureMemory(count) {
   const out = {};
-  for (const kind of ['package', 'jsforce']) {
+  for (const kind of ['package', 'package-read', 'jsforce']) {
     const run = spawnSync(process.execPath, ['--expose-gc', PROBE, kind, String(count)], { cwd: CONSUMER_DIR, encoding: 'utf8' });
     if (run.status !== 0) throw new Error(`memory probe (${kind}) failed: ${run.stderr.trim().split('\n').at(-1)}`);
     out[kind] = JSON.parse(run.stdout.trim().split('\n')[0]);

@@ -11,7 +11,13 @@ pub fn estimate_expiry(issued_at_ms: u64, session_timeout_s: u64) -> u64 {
 
 /// Whether a token should be replaced before use.
 pub fn due_for_refresh(now_ms: u64, expires_at_ms: u64, margin_s: u64) -> bool {
-    now_ms.saturating_add(margin_s.saturating_mul(1000)) >= expires_at_ms
+    now_ms >= refresh_due_at(expires_at_ms, margin_s)
+}
+
+/// From when, epoch ms, a token expiring at `expires_at_ms` is due for refresh: the
+/// margin before its expiry.
+pub fn refresh_due_at(expires_at_ms: u64, margin_s: u64) -> u64 {
+    expires_at_ms.saturating_sub(margin_s.saturating_mul(1000))
 }
 
 /// How often the real expiry may be asked of the introspection endpoint, per token.
@@ -118,6 +124,9 @@ mod tests {
         assert!(!due_for_refresh(exp - 301_000, exp, 300));
         assert!(due_for_refresh(exp - 300_000, exp, 300));
         assert!(due_for_refresh(exp + 1, exp, 300));
+        assert_eq!(refresh_due_at(exp, 300), exp - 300_000);
+        assert_eq!(refresh_due_at(1_000, 300), 0);
+        assert!(due_for_refresh(0, 1_000, 300));
     }
 
     #[test]

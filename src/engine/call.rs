@@ -184,6 +184,7 @@ impl<H: Host> Engine<H> {
             path: cleared.target.path,
             bearer: view.access,
             started: now,
+            fresh_until: refresh_due_at(view.expires_at, self.config.refresh_margin_s),
         }))
     }
 

@@ -9,8 +9,8 @@ use crate::decide::classify::{
 };
 use crate::decide::origin::{check_instance_url, parse_url, resolve_target, Origin, Target};
 use crate::decide::policy::{
-    due_for_refresh, estimate_expiry, is_write, write_gate, ReadOnlyState, SpikeWindow, WriteGate,
-    INTROSPECT_EVERY_MS,
+    due_for_refresh, estimate_expiry, is_write, refresh_due_at, write_gate, ReadOnlyState,
+    SpikeWindow, WriteGate, INTROSPECT_EVERY_MS,
 };
 use crate::decide::redact::{exposed, redact};
 use crate::decide::token_failure::{classify_token_failure, TokenFailure};
@@ -156,6 +156,9 @@ pub struct Prepared {
     pub bearer: Secret,
     /// When it was prepared, epoch ms (the configured clock).
     pub started: u64,
+    /// Until when, epoch ms, reads may go with this token without asking again (its
+    /// refresh is due then); 0 when it is due already.
+    pub fresh_until: u64,
 }
 
 /// In-memory state of one connection.

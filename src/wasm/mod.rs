@@ -74,9 +74,10 @@ impl WasmSessions {
         self.engine.instance_origin(id)
     }
 
-    /// The hot path's first half, without I/O: `[url, authorization, path, started]`
-    /// for the caller to send, or `undefined` to take `fetch` instead. Throws an
-    /// error record when the call must not be sent at all.
+    /// The hot path's first half, without I/O: `[url, authorization, started, freshUntil]`
+    /// for the caller to send, or `undefined` to take `fetch` instead; reads may reuse the
+    /// authorization until `freshUntil`. The path `settle` and `resume` take is the url's,
+    /// up to `?` or `#`. Throws an error record when the call must not be sent at all.
     pub fn prepare(&self, id: &str, input: &str, method: &str) -> Result<JsValue, JsValue> {
         match self.engine.prepare(id, input, method) {
             Ok(Some(p)) => {
@@ -84,8 +85,8 @@ impl WasmSessions {
                 let parts = js_sys::Array::of4(
                     &p.url.into(),
                     &authorization.into(),
-                    &p.path.into(),
                     &JsValue::from_f64(p.started as f64),
+                    &JsValue::from_f64(p.fresh_until as f64),
                 );
                 Ok(parts.into())
             }

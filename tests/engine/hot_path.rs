@@ -53,6 +53,11 @@ fn the_hot_path_sends_without_the_engine_and_hands_rejections_back_to_it() {
         matches!(e.prepare("acme", "https://login.salesforce.com/services/data", "GET"), Err(err) if err.code == ErrorCode::WrongInstanceUrl)
     );
     assert_eq!(w.sf.borrow().rest_calls, calls);
+    // Reads may reuse a prepared token until its refresh is due, and not after.
+    let p = e.prepare("acme", "/x", "GET").unwrap().unwrap();
+    assert!(p.fresh_until > p.started);
+    w.now.set(p.fresh_until);
+    assert!(e.prepare("acme", "/x", "GET").unwrap().is_none());
     // A token due for refresh takes the full path instead.
     w.now.set(w.now.get() + 3 * 3600 * 1000);
     assert!(e.prepare("acme", "/x", "GET").unwrap().is_none());
