@@ -131,6 +131,8 @@ pub struct Rejection {
     pub presumed_live: bool,
     /// Whether any call on this connection has ever succeeded.
     pub ever_succeeded: bool,
+    /// Whether a call succeeded here with the rejected token before.
+    pub worked_here: bool,
     /// Whether the connection can get a new token (refresh token or JWT).
     pub can_refresh: bool,
     /// Whether the rejected token was obtained by this very call's refresh.
@@ -227,7 +229,13 @@ pub fn after_rejection(r: &Rejection) -> AfterRejection {
 pub fn ip_lock_after_recovery(r: &Rejection) -> Option<Diagnosis> {
     // Only a token minted moments ago rules out plain expiry (a session timeout
     // shorter than configured, a session evicted by the token cap).
-    if r.minted_by == r.instance_id || !r.presumed_live || r.token_age_ms >= FRESH_TOKEN_MS {
+    // A token that worked here before was not refused for this instance's IP: it was
+    // ended for everyone (a kill, another worker's rotation), which a fleet sees alike.
+    if r.minted_by == r.instance_id
+        || r.worked_here
+        || !r.presumed_live
+        || r.token_age_ms >= FRESH_TOKEN_MS
+    {
         return None;
     }
     Some(Diagnosis::of(
@@ -254,6 +262,7 @@ mod tests {
             token_age_ms: 3 * 3600 * 1000,
             presumed_live: false,
             ever_succeeded: true,
+            worked_here: false,
             can_refresh: true,
             after_refresh: false,
             org_read_only: false,
@@ -374,6 +383,15 @@ mod tests {
             ..rejection()
         };
         assert_eq!(ip_lock_after_recovery(&older), None);
+        // A foreign token that worked here before was ended for everyone, not for this IP.
+        let worked = Rejection {
+            minted_by: "w2".into(),
+            presumed_live: true,
+            token_age_ms: 30_000,
+            worked_here: true,
+            ..rejection()
+        };
+        assert_eq!(ip_lock_after_recovery(&worked), None);
     }
 
     #[test]

@@ -197,10 +197,7 @@ impl<H: Host> Engine<H> {
             return false;
         }
         if (200..400).contains(&status) {
-            self.with_conn(id, |c| {
-                c.ever_succeeded = true;
-                c.blocked = None;
-            });
+            self.with_conn(id, Conn::succeeded);
         }
         true
     }

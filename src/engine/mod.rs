@@ -172,6 +172,9 @@ struct Conn {
     flight: Option<Rc<Flight<Outcome>>>,
     blocked: Option<(u64, SessionError)>,
     ever_succeeded: bool,
+    /// The `issued_at` of the last token a call succeeded with here (0: none): a token
+    /// that worked here was not refused for this instance's IP when it is rejected later.
+    worked: u64,
     introspected: Option<(u64, u64)>,
     /// After a failed proactive refresh, calls use the current token until then
     /// instead of each paying for another failing token request.
@@ -211,11 +214,22 @@ impl Conn {
             flight: None,
             blocked: None,
             ever_succeeded: false,
+            worked: 0,
             introspected: None,
             proactive_hold_until: 0,
             checked_at: 0,
             used_at: None,
         }
+    }
+
+    /// A call with the current token succeeded.
+    fn succeeded(&mut self) {
+        self.ever_succeeded = true;
+        self.blocked = None;
+        self.worked = match (&self.local, self.record.ip_locked) {
+            (Some(l), true) => l.issued_at,
+            _ => self.record.issued_at,
+        };
     }
 
     fn view(&self) -> Option<TokenView> {

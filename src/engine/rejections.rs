@@ -12,10 +12,11 @@ impl<H: Host> Engine<H> {
         after_refresh: bool,
     ) -> Rejection {
         let now = self.host.now_ms();
-        let (ever_succeeded, can_refresh, org_id) = self
+        let (ever_succeeded, worked_here, can_refresh, org_id) = self
             .with_conn(id, |c| {
                 (
                     c.ever_succeeded,
+                    c.worked != 0 && c.worked == view.issued_at,
                     c.record.renewable(),
                     c.record.org_id.clone(),
                 )
@@ -38,6 +39,7 @@ impl<H: Host> Engine<H> {
             token_age_ms: now.saturating_sub(view.issued_at),
             presumed_live: now < view.expires_at,
             ever_succeeded,
+            worked_here,
             can_refresh,
             after_refresh,
             org_read_only,
@@ -114,10 +116,7 @@ impl<H: Host> Engine<H> {
         replaced: Option<&Rejection>,
         refreshed: bool,
     ) {
-        self.with_conn(id, |c| {
-            c.ever_succeeded = true;
-            c.blocked = None;
-        });
+        self.with_conn(id, Conn::succeeded);
         if is_write(method) {
             self.leave_read_only(id, org_id).await;
         }
