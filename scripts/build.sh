@@ -21,8 +21,9 @@ mkdir -p "$PKG_DIR"
 # The npm binaryen, by path: an older system wasm-opt emits modules that fail to instantiate.
 # --converge repeats -Oz while it still shrinks the module; the custom sections that only
 # tools read (producers, target features) are dropped from what ships.
-# --flatten --rereloop then -Oz again restructures the engine's async state machines smaller.
-node_modules/.bin/wasm-opt -Oz --converge --flatten --rereloop -Oz --converge \
+# --flatten --rereloop then -Oz again restructures the engine's async state machines smaller;
+# --gufa (whole-program type flow) then removes what it proves unreachable or constant.
+node_modules/.bin/wasm-opt -Oz --converge --flatten --rereloop -Oz --converge --gufa -Oz \
   --strip-debug --strip-producers --strip-target-features \
   "$BUILD_DIR/bindgen/${CRATE_LIB}_bg.wasm" -o "$PACKED_WASM"
 

@@ -88,7 +88,7 @@ impl ErrorCode {
             ErrorCode::SessionExpired => "The session timed out and the connection has no refresh token: run the OAuth flow again with the refresh_token (or offline_access) scope, or configure a JWT bearer flow.",
             ErrorCode::WrongInstanceUrl => "Send API calls only to the instance_url from the latest token response (pass a path such as /services/data/v62.0/... and let the library resolve it).",
             ErrorCode::IpLocked => "In Setup > Session Settings, turn off 'Lock sessions to the IP address from which they originated', or give every worker one stable egress IP.",
-            ErrorCode::ApiClientControl => "An admin must install the connected app in the org (Setup > Connected Apps OAuth Usage > Install) or grant the user 'Use Any API Client' under API Access Control.",
+            ErrorCode::ApiClientControl => "An admin must install the connected app (Setup > Connected Apps OAuth Usage > Install) or grant the user 'Use Any API Client' (API Access Control); if the app or profile requires High Assurance sessions, the user must log in with MFA and authorize again.",
             ErrorCode::SessionRevoked => "The user must authorize the app again; then pass the new token response to connect().",
             ErrorCode::OrgReadOnly => "The org is in maintenance or read-only mode: hold writes for this org and retry them after maintenance; reads keep working.",
             ErrorCode::RefreshFailed => "Salesforce's token endpoint is unavailable: retry later; the stored credential was kept.",
