@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryStore } from 'salesforce-session';
-import { API, TOKEN_PATH, startEmu, makeManager, connectNew, expectSessionError } from './helpers.mjs';
+import { API, startEmu, makeManager, connectNew, expectSessionError } from './helpers.mjs';
 
 const LIMITS = `${API}/limits`;
 const DAY_MS = 86_400_000;
@@ -21,7 +21,7 @@ test('the Edge 420 page at the token endpoint: two retries, then SALESFORCE_UNAV
   assert.equal(err.reauthRequired, false);
   assert.ok(err.evidence.some((l) => l.includes('420')), JSON.stringify(err.evidence));
   assert.match(err.fix, /status\.salesforce\.com/);
-  const attempts = emu.log.filter((e) => e.path === TOKEN_PATH);
+  const attempts = emu.tokenRequests();
   assert.equal(attempts.length, 3, 'the first try and two retries, no more');
   assert.ok(attempts.every((e) => e.status === 420));
   assert.deepEqual(store.snapshot(), before, 'nothing stored was changed');
@@ -43,7 +43,7 @@ test('the Edge 420 page on an API call reaches the caller as it is: no token req
   const res = await sm.fetch('acme', LIMITS);
   assert.equal(res.status, 420);
   assert.match(await res.text(), /Salesforce Edge/);
-  assert.equal(emu.log.filter((e) => e.path === TOKEN_PATH).length, 0);
+  assert.deepEqual(emu.tokenRequests(), []);
   assert.equal((await sm.info('acme')).status, 'active');
   assert.equal((await sm.fetch('acme', LIMITS)).status, 200, 'the next call goes through');
 });
