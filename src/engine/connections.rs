@@ -43,9 +43,13 @@ impl<H: Host> Engine<H> {
         let origin = self.origin_of(&record, id)?;
         self.write_record(id, &record).await?;
         self.forget_local(id).await;
-        self.conns
+        // A connection in use here takes the new record at once; any other stays in the
+        // store alone until its first call loads it (an idle connection costs no memory).
+        let held = self
+            .conns
             .borrow_mut()
-            .insert(id.to_string(), Conn::new(record, origin, None));
+            .insert(id.to_string(), Conn::new(record, origin, None))
+            .is_some();
         if let Some(instance_url) = self.with_conn(id, |c| c.record.instance_url.clone()) {
             self.emit_for(
                 id,
@@ -54,13 +58,39 @@ impl<H: Host> Engine<H> {
                 },
             );
         }
-        self.info_from_memory(id).await
+        let (record, view, used_at) = self.info_parts(id)?;
+        // A connection in use here keeps the new record in memory; any other lives in the
+        // store alone until its first call loads it (an idle connection costs no memory).
+        if !held {
+            self.conns.borrow_mut().remove(id);
+        }
+        self.info_of(id, record, view, used_at).await
     }
 
     pub(super) async fn info_from_memory(&self, id: &str) -> Result<ConnectionInfo, SessionError> {
-        let (record, view, used_at) = self
-            .with_conn(id, |c| (c.record.clone(), c.view(), c.used_at))
-            .ok_or_else(|| Self::unknown(id))?;
+        let (record, view, used_at) = self.info_parts(id)?;
+        self.info_of(id, record, view, used_at).await
+    }
+
+    /// What `info` reports of a connection in memory: its record, the token its calls send
+    /// and when this instance last used it.
+    fn info_parts(
+        &self,
+        id: &str,
+    ) -> Result<(StoredConnection, Option<TokenView>, Option<u64>), SessionError> {
+        self.with_conn(id, |c| (c.record.clone(), c.view(), c.used_at))
+            .ok_or_else(|| Self::unknown(id))
+    }
+
+    /// What callers may know of a connection with `record`, the token `view` its calls send
+    /// and when this instance last used it.
+    async fn info_of(
+        &self,
+        id: &str,
+        record: StoredConnection,
+        view: Option<TokenView>,
+        used_at: Option<u64>,
+    ) -> Result<ConnectionInfo, SessionError> {
         let read_only = self.org_read_only(id, &record.org_id).await;
         let status = match (record.status, read_only) {
             (Status::ReauthRequired, _) => "reauth_required",

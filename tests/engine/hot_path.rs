@@ -67,3 +67,34 @@ fn the_hot_path_sends_without_the_engine_and_hands_rejections_back_to_it() {
         .filter(|ev| ev["type"] == "request")
         .all(|ev| ev["attempt"].as_u64().is_some()));
 }
+
+#[test]
+fn a_connection_nobody_has_called_lives_in_the_store_alone_until_its_first_call() {
+    let w = world();
+    let e = engine(&w, "w1", "10.0.0.1");
+    connect(&w, &e, "10.0.0.1");
+    // Idle: nothing of it in memory, so the hot path sends the first call down the full path.
+    assert_eq!(e.instance_origin("acme"), None);
+    assert!(e.prepare("acme", "/x", "GET").unwrap().is_none());
+    assert_eq!(
+        run(e.fetch("acme", "/x", "GET", &())).map(|r| r.0).ok(),
+        Some(200)
+    );
+    assert_eq!(
+        token_requests(&w),
+        0,
+        "the stored token served the first call"
+    );
+    // In use now: the next call takes the hot path, and a new connect replaces it in memory.
+    assert!(e.instance_origin("acme").is_some());
+    assert!(e.prepare("acme", "/x", "GET").unwrap().is_some());
+    let body = w.sf.borrow_mut().mint("10.0.0.1", w.now.get());
+    run(e.connect("acme", &body, None)).unwrap();
+    let minted: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let p = e.prepare("acme", "/x", "GET").unwrap().unwrap();
+    assert_eq!(
+        Some(p.bearer.expose()),
+        minted["access_token"].as_str(),
+        "calls go with the token of the latest connect"
+    );
+}

@@ -44,7 +44,7 @@ fn reading_info_after_another_worker_found_the_ip_lock_keeps_this_workers_token(
         engine(&w, "worker-a", "10.0.0.1"),
         engine(&w, "worker-b", "10.0.0.2"),
     );
-    connect(&w, &a, "10.0.0.1");
+    connect_in_use(&w, &a, "10.0.0.1");
     assert!(run(b.fetch("acme", "/x", "GET", &())).is_ok());
     let info = run(a.info("acme")).unwrap();
     assert!(info.ip_locked);

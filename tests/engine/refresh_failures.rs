@@ -78,7 +78,7 @@ fn a_renewal_dropped_midway_releases_its_waiters_and_the_next_call_renews() {
     use std::task::{Context, Poll};
     let w = world();
     let e = engine(&w, "w1", "10.0.0.1");
-    connect(&w, &e, "10.0.0.1");
+    connect_in_use(&w, &e, "10.0.0.1");
     // Past the session timeout: the next call renews before sending.
     w.now.set(w.now.get() + 3 * 3600 * 1000);
     let waker = futures::task::noop_waker();

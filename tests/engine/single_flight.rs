@@ -34,7 +34,7 @@ fn a_waiter_takes_over_a_renewal_whose_worker_went_quiet() {
     use std::task::{Context, Poll};
     let w = world();
     let e = engine(&w, "w1", "10.0.0.1");
-    connect(&w, &e, "10.0.0.1");
+    connect_in_use(&w, &e, "10.0.0.1");
     expire_everything(&w);
     w.now.set(w.now.get() + 3 * 3600 * 1000);
     let waker = futures::task::noop_waker();

@@ -351,6 +351,13 @@ pub fn connect(world: &Rc<World>, e: &Engine<FakeHost>, address: &str) {
     run(e.connect("acme", &body, None)).unwrap();
 }
 
+/// Connects, then loads the connection into the engine's memory, as its first call would
+/// (a connection nobody has called yet lives in the store alone).
+pub fn connect_in_use(world: &Rc<World>, e: &Engine<FakeHost>, address: &str) {
+    connect(world, e, address);
+    run(e.info("acme")).unwrap();
+}
+
 pub fn expire_everything(world: &World) {
     for (_, live) in world.sf.borrow_mut().sessions.values_mut() {
         *live = false;
