@@ -4,7 +4,7 @@
 // decision is made here.
 
 import { WasmSessions } from './salesforce_session.js';
-import { SalesforceSessionError, ErrorCodes, sessionError, fromWasm } from './errors.js';
+import { SalesforceSessionError, ErrorCodes, DEFAULT_FIXES, sessionError, fromWasm } from './errors.js';
 import { MemoryStore } from './stores/memory.js';
 import { encryptedStore, encryptionKeyring } from './encryption.js';
 import { JwtSigner, authorizeUrl, checkClientCredentials, exchangeArguments, jwtArguments, signingKey } from './flows.js';
@@ -347,6 +347,7 @@ export class SessionManager {
     // A listener that throws, or whose promise rejects, never breaks the call it observes.
     const onEvent = options.onEvent
       ? (event) => {
+          withDefaultFix(event);
           const returned = options.onEvent(event);
           if (typeof returned?.then === 'function') returned.then(undefined, () => {});
         }
@@ -710,7 +711,7 @@ export class SessionManager {
   /** Runs the checks and names the root cause. @returns {Promise<import('./index.d.ts').Diagnosis>} */
   async diagnose(connectionId) {
     checkId(connectionId);
-    return this.#run('diagnose', connectionId);
+    return withDefaultFix(await this.#run('diagnose', connectionId));
   }
 
   /**
@@ -748,6 +749,12 @@ export class SessionManager {
       this.#signer.delete(connectionId);
     }
   }
+}
+
+/** A diagnosis (an event or the doctor's report) naming a code the module gave no fix: the code's default fix. */
+function withDefaultFix(diagnosis) {
+  if (diagnosis?.fix === '') diagnosis.fix = DEFAULT_FIXES[diagnosis.cause] ?? '';
+  return diagnosis;
 }
 
 function rethrow(thrown) {

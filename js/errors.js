@@ -39,10 +39,28 @@ export class SalesforceSessionError extends Error {
   }
 }
 
-const FIXES = {
-  INVALID_CONFIG: 'Correct the option or argument named in the evidence.',
-  INVALID_TOKEN_RESPONSE: 'Pass the JSON body of a successful Salesforce token response (with access_token, instance_url, id and issued_at).',
-};
+/**
+ * The default fix of each code: one sentence a person can act on. The wasm module leaves a
+ * default fix empty and it is filled in here, so the sentences ship once (src/error.rs holds
+ * the same ones for the Rust side, and a test there keeps the two the same).
+ */
+export const DEFAULT_FIXES = Object.freeze({
+  SESSION_EXPIRED: "The session timed out and the connection has no refresh token: run the OAuth flow again with the refresh_token (or offline_access) scope, or configure a JWT bearer flow.",
+  WRONG_INSTANCE_URL: "Send API calls only to the instance_url from the latest token response (pass a path such as /services/data/v62.0/... and let the library resolve it).",
+  IP_LOCKED: "In Setup > Session Settings, turn off 'Lock sessions to the IP address from which they originated', or give every worker one stable egress IP.",
+  API_CLIENT_CONTROL: "An admin must install the connected app (Setup > Connected Apps OAuth Usage > Install) or grant the user 'Use Any API Client' (API Access Control); if the app or profile requires High Assurance sessions, the user must log in with MFA and authorize again.",
+  SESSION_REVOKED: "The user must authorize the app again; then pass the new token response to connect().",
+  ORG_READ_ONLY: "The org is in maintenance or read-only mode: hold writes for this org and retry them after maintenance; reads keep working.",
+  REFRESH_FAILED: "Salesforce's token endpoint is unavailable: retry later; the stored credential was kept.",
+  RATE_LIMITED: "Wait for the org's API or login limit to reset (see Setup > Company Information or the Sforce-Limit-Info header), or spread the calls out.",
+  API_DISABLED: "Enable the API for the org's edition and give the user the 'API Enabled' permission.",
+  UNKNOWN_CONNECTION: "Call connect(connectionId, tokenResponse) before using the connection.",
+  INVALID_TOKEN_RESPONSE: "Pass the JSON body of a successful Salesforce token response (with access_token, instance_url, id and issued_at).",
+  INVALID_CONFIG: "Correct the option or argument named in the evidence.",
+  STORE_FAILED: "Check the store passed in the options (it must provide get, put and delete returning promises) and its backend.",
+  REFRESH_IP_RESTRICTED: "Add this worker's egress IP ranges to the connected app's refresh-token IP allowlist, or send token requests through one allow-listed egress.",
+  SALESFORCE_UNAVAILABLE: "Salesforce is answering with an outage page: check status.salesforce.com (or whether the org still exists) and retry later.",
+});
 
 /** An error raised on the JavaScript side of the boundary (argument checks). */
 export function sessionError(code, message, evidence = [], extra = {}) {
@@ -50,7 +68,7 @@ export function sessionError(code, message, evidence = [], extra = {}) {
     code,
     message,
     evidence,
-    fix: FIXES[code] ?? '',
+    fix: DEFAULT_FIXES[code] ?? '',
     retryable: false,
     reauthRequired: false,
     ...extra,
@@ -61,6 +79,7 @@ export function sessionError(code, message, evidence = [], extra = {}) {
 export function fromWasm(thrown) {
   if (thrown && typeof thrown === 'object' && thrown.kind === 'SalesforceSessionError') {
     const error = new SalesforceSessionError(thrown);
+    error.fix ||= DEFAULT_FIXES[error.code] ?? '';
     if (error.code === 'STORE_FAILED') explainEncryption(error);
     return error;
   }

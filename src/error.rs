@@ -82,7 +82,16 @@ impl ErrorCode {
         }
     }
 
+    /// The default fix for the code: one sentence a person can act on. The module leaves it
+    /// empty and the JavaScript side, which holds the same sentences (js/errors.js
+    /// `DEFAULT_FIXES`, checked against these by a test), fills it in: one copy ships.
+    #[cfg(target_arch = "wasm32")]
+    pub fn default_fix(self) -> &'static str {
+        ""
+    }
+
     /// The default fix for the code: one sentence a person can act on.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn default_fix(self) -> &'static str {
         match self {
             ErrorCode::SessionExpired => "The session timed out and the connection has no refresh token: run the OAuth flow again with the refresh_token (or offline_access) scope, or configure a JWT bearer flow.",
@@ -318,6 +327,19 @@ mod tests {
     fn codes_have_stable_names() {
         assert_eq!(ErrorCode::ApiClientControl.as_str(), "API_CLIENT_CONTROL");
         assert_eq!(ErrorCode::WrongInstanceUrl.as_str(), "WRONG_INSTANCE_URL");
+    }
+
+    #[test]
+    fn the_js_default_fixes_repeat_the_rust_ones() {
+        // The module ships without them: the JavaScript side fills in each default fix.
+        let errors_js = include_str!("../js/errors.js");
+        for code in ErrorCode::ALL {
+            let line = format!("  {}: \"{}\",\n", code.as_str(), code.default_fix());
+            assert!(
+                errors_js.contains(&line),
+                "js/errors.js DEFAULT_FIXES: {code}"
+            );
+        }
     }
 
     #[test]
