@@ -577,7 +577,7 @@ export class SessionManager {
         }
       }
       const base = this.#origins.get(connectionId) ?? this.#cacheOrigin(engine, connectionId);
-      if (base === undefined) return this.#slowFetch(connectionId, input, init);
+      if (base === undefined) return this.#loadFirst(engine, connectionId, input, init);
       const target = resolveTarget(input, base);
       if (target === undefined) return Promise.reject(unparseableTarget(connectionId));
       const request = init ? plainInit(init, method) : EMPTY_INIT;
@@ -600,6 +600,20 @@ export class SessionManager {
       return this.#send(engine, connectionId, method, request, url, authorization, started, reuse);
     }
     return this.#slowFetch(connectionId, input, init);
+  }
+
+  /**
+   * The first call on a connection this instance does not hold in memory (connected elsewhere, or
+   * connected here and not called since): loads it from the store, then goes the way of any call.
+   */
+  async #loadFirst(engine, connectionId, input, init) {
+    try {
+      await this.#engineDoes(connectionId, engine.run('load', connectionId));
+    } catch (thrown) {
+      throw fromWasm(thrown);
+    }
+    if (engine.origin(connectionId) === undefined) return this.#slowFetch(connectionId, input, init);
+    return this.fetch(connectionId, input, init);
   }
 
   #cacheOrigin(engine, connectionId) {
