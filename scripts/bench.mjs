@@ -118,6 +118,9 @@ table.row('  of which import (ms)', '', fmt(cs.package.import), fmt(cs.jsforce.i
 table.row('  of which connect (ms)', '', fmt(cs.package.connect), '');
 table.row('  of which the call (ms)', fmt(cs.bare.total), fmt(cs.package.firstCall), fmt(cs.jsforce.firstCall));
 table.row('minus bare first fetch (ms)', '', fmt(cs.packageMinusBareMs), fmt(cs.jsforceMinusBareMs));
+table.row('bare first fetch after importing an empty package (ms)', fmt(cs.emptyPackage.total), '', '');
+table.row('  of which the empty import (ms)', fmt(cs.emptyPackage.import), '', '');
+table.row('minus that (ms)', '', fmt(cs.packageMinusEmptyPackageMs), fmt(cs.jsforceMinusEmptyPackageMs));
 table.row('since process start (ms)', fmt(cs.bare.sinceStart), fmt(cs.package.sinceStart), fmt(cs.jsforce.sinceStart));
 
 const cw = figures.coldStartWorkerd;

@@ -11,6 +11,11 @@ import { median } from './stats.mjs';
 
 const CONSUMER_DIR = fileURLToPath(new URL('../', import.meta.url));
 
+// An ESM package with nothing in it (made under the consumer's node_modules for the run): what
+// Node's module loader costs for the first import of any package.
+const EMPTY_PACKAGE = 'bench-empty-package';
+const EMPTY_PACKAGE_DIR = path.join(CONSUMER_DIR, 'node_modules', EMPTY_PACKAGE);
+
 // Each probe reads BENCH_TARGET (urls + token response) and prints its times in ms: `total` from
 // its first line to the first response's body read, `sinceStart` the same end from process start.
 const NODE_PROBES = {
@@ -21,6 +26,16 @@ const NODE_PROBES = {
     await res.arrayBuffer();
     const t1 = performance.now();
     console.log(JSON.stringify({ status: res.status, total: t1 - t0, sinceStart: t1 }));`,
+  // The host's own cost of a first import: a package with nothing in it, then a bare fetch.
+  emptyPackage: `
+    const t0 = performance.now();
+    const { tokens } = JSON.parse(process.env.BENCH_TARGET);
+    await import('${EMPTY_PACKAGE}');
+    const t1 = performance.now();
+    const res = await fetch(tokens.instance_url + '${LIMITS_PATH}', { headers: { authorization: 'Bearer ' + tokens.access_token } });
+    await res.arrayBuffer();
+    const t2 = performance.now();
+    console.log(JSON.stringify({ status: res.status, total: t2 - t0, sinceStart: t2, import: t1 - t0 }));`,
   package: `
     const t0 = performance.now();
     const { loginUrl, tokens } = JSON.parse(process.env.BENCH_TARGET);
@@ -67,10 +82,13 @@ function runProbe(source, target) {
 
 /** Medians per client of each figure the probes print, and package − bare. */
 export async function measureNodeColdStart(runs) {
+  mkdirSync(EMPTY_PACKAGE_DIR, { recursive: true });
+  writeFileSync(path.join(EMPTY_PACKAGE_DIR, 'package.json'), JSON.stringify({ name: EMPTY_PACKAGE, type: 'module', exports: { '.': { node: './index.js' } } }));
+  writeFileSync(path.join(EMPTY_PACKAGE_DIR, 'index.js'), 'export {};\n');
   const emu = await startEmulator({ clientId: CLIENT_ID });
   try {
     const target = { loginUrl: emu.loginUrl, tokens: await emu.mintTokenResponse() };
-    const samples = { bare: [], package: [], jsforce: [] };
+    const samples = { bare: [], emptyPackage: [], package: [], jsforce: [] };
     for (let run = 0; run < runs; run++) {
       for (const name of Object.keys(samples)) samples[name].push(await runProbe(NODE_PROBES[name], target));
     }
@@ -78,9 +96,16 @@ export async function measureNodeColdStart(runs) {
       name,
       Object.fromEntries(Object.keys(list[0]).filter((k) => k !== 'status').map((k) => [k, median(list.map((s) => s[k]))])),
     ]));
-    return { ...medians, packageMinusBareMs: medians.package.total - medians.bare.total, jsforceMinusBareMs: medians.jsforce.total - medians.bare.total };
+    return {
+      ...medians,
+      packageMinusBareMs: medians.package.total - medians.bare.total,
+      jsforceMinusBareMs: medians.jsforce.total - medians.bare.total,
+      packageMinusEmptyPackageMs: medians.package.total - medians.emptyPackage.total,
+      jsforceMinusEmptyPackageMs: medians.jsforce.total - medians.emptyPackage.total,
+    };
   } finally {
     await emu.close();
+    rmSync(EMPTY_PACKAGE_DIR, { recursive: true, force: true });
   }
 }
 
