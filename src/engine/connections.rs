@@ -48,7 +48,7 @@ impl<H: Host> Engine<H> {
         let held = self
             .conns
             .borrow_mut()
-            .insert(id.to_string(), Conn::new(record, origin, None))
+            .insert(id.to_string(), Box::new(Conn::new(record, origin, None)))
             .is_some();
         if let Some(instance_url) = self.with_conn(id, |c| c.record.instance_url.clone()) {
             self.emit_for(

@@ -262,7 +262,9 @@ pub struct Engine<H: Host> {
     host: H,
     config: Config,
     keys: Keys,
-    conns: RefCell<HashMap<String, Conn>>,
+    /// Boxed: a map of 10,000 connections then grows by pointers, not by whole states
+    /// (the module's memory never shrinks after a growth's peak).
+    conns: RefCell<HashMap<String, Box<Conn>>>,
     orgs: RefCell<HashMap<String, OrgState>>,
 }
 
@@ -327,7 +329,7 @@ impl<H: Host> Engine<H> {
     }
 
     fn with_conn<R>(&self, id: &str, f: impl FnOnce(&mut Conn) -> R) -> Option<R> {
-        self.conns.borrow_mut().get_mut(id).map(f)
+        self.conns.borrow_mut().get_mut(id).map(|c| f(c))
     }
 
     fn org_id_of(&self, id: &str) -> Option<String> {

@@ -275,7 +275,7 @@ impl<H: Host> Engine<H> {
         self.conns
             .borrow_mut()
             .entry(id.to_string())
-            .or_insert_with(|| Conn::new(record, origin, local))
+            .or_insert_with(|| Box::new(Conn::new(record, origin, local)))
             .checked_at = now;
         Ok(())
     }
