@@ -34,6 +34,8 @@ if [[ -d "$BUILD_DIR/bindgen/snippets" ]]; then
   cp -R "$BUILD_DIR/bindgen/snippets" "$PKG_DIR/"
 fi
 cp -R js/. "$PKG_DIR/"
+# Short import names in the .wasm and the glue: the generated ones carry a hash each.
+node scripts/short-imports.mjs "$PACKED_WASM" "$PKG_DIR/$CRATE_LIB.js"
 cp pkg-template/package.json pkg-template/README.md "$PKG_DIR/"
 
 header "build: bundle the Node entry"
