@@ -103,6 +103,9 @@ pub trait Store {
     ) -> Result<bool, HostError>;
     /// Takes the lock of `key` for at most `ttl_ms`; `None` while another holder has it.
     async fn store_lock(&self, key: &str, ttl_ms: u64) -> Result<Option<Self::Lock>, HostError>;
+    /// Whether `store_lock` is the store's own, shared with other instances (a store
+    /// without one gets a lock that never waits).
+    fn store_has_lock(&self) -> bool;
     /// Releases a lock this instance took (a lock that expired and was taken since stays).
     async fn store_unlock(&self, lock: Self::Lock);
     /// The keys under `prefix`.

@@ -3,6 +3,8 @@
 //! of idle connections before their refresh tokens die of idleness.
 
 use super::*;
+use std::future::Future;
+use std::pin::Pin;
 
 /// A lock outlives one token request by this much: a holder that died frees it by then.
 const LOCK_MARGIN_MS: u64 = 5_000;
@@ -66,7 +68,7 @@ impl<H: Host> Engine<H> {
                 Ok(Some(lock)) => {
                     let outcome = match self.look_at_store(id, reason, rejected).await {
                         Ok(Look::Done(outcome)) => outcome,
-                        Ok(Look::Stale(base)) => self.renew_over(id, reason, &base).await,
+                        Ok(Look::Stale(base)) => self.renew_over(id, reason, base).await,
                         Err(e) => Err(e),
                     };
                     self.host.store_unlock(lock).await;
@@ -165,12 +167,54 @@ impl<H: Host> Engine<H> {
     }
 
     /// The renewal proper, under the lock: extend by introspection, or a token request.
-    async fn renew_over(&self, id: &str, reason: RefreshReason, base: &str) -> Outcome {
+    /// A store with a shared lock is told first who asks for a token: when a holder goes
+    /// away mid-request, a revocation that follows names the request that was lost (with
+    /// rotating refresh tokens the new one died with it).
+    async fn renew_over(&self, id: &str, reason: RefreshReason, base: String) -> Outcome {
         self.note_progress(id);
         if reason == RefreshReason::Proactive && self.extend_by_introspection(id).await {
             return Ok(Renewed::Extended);
         }
-        self.refresh_with_token_endpoint(id, reason, base).await
+        let me = &self.config.instance_id;
+        let lost = StoredConnection::pending_of(&base).filter(|(by, _)| by != me);
+        let now = self.host.now_ms();
+        let marked = if self.host.store_has_lock() {
+            self.with_conn(id, |c| c.record.to_json_pending(me, now))
+        } else {
+            None
+        };
+        let base = match marked {
+            // Polled through a pointer: the mark's write stays out of this state machine.
+            Some(marked) => {
+                let write: Pin<Box<dyn Future<Output = bool> + '_>> =
+                    Box::pin(self.write_text_over(id, &base, &marked));
+                if write.await {
+                    marked
+                } else {
+                    base
+                }
+            }
+            None => base,
+        };
+        let outcome = self.refresh_with_token_endpoint(id, reason, &base).await;
+        match (outcome, lost) {
+            (Err(e), Some((by, at))) if e.code == ErrorCode::SessionRevoked => Err(e.evidence(format!(
+                "instance {by} sent a token request under the fleet lock {} s before and never stored its result: the rotated refresh token was lost with it",
+                now.saturating_sub(at) / 1000
+            ))),
+            (outcome, _) => outcome,
+        }
+    }
+
+    /// Writes `text` over `base` when the store still holds it; whether it did.
+    async fn write_text_over(&self, id: &str, base: &str, text: &str) -> bool {
+        let key = self.keys.connection(id);
+        matches!(
+            self.host
+                .store_compare_and_put(&key, Some(base), text)
+                .await,
+            Ok(true)
+        )
     }
 
     /// Shares that a token request failed: for a few seconds (jittered) no worker sends
@@ -182,7 +226,10 @@ impl<H: Host> Engine<H> {
         };
         record.cooldown_until = now + COOLDOWN_MS + now.wrapping_mul(2_654_435_761) % COOLDOWN_MS;
         record.gen += 1;
-        if let Ok(true) = self.write_record_over(id, base, &record).await {
+        if let Ok(true) = self
+            .write_record_over(id, base, &record.to_json(), &record.org_id)
+            .await
+        {
             self.with_conn(id, |c| c.record.cooldown_until = record.cooldown_until);
         }
     }

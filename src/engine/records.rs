@@ -56,21 +56,20 @@ impl<H: Host> Engine<H> {
         Ok(Some((record, raw)))
     }
 
-    /// Writes `record` only over the stored text `base` (a fenced write); `false` when
-    /// another worker wrote meanwhile, and nothing was written.
+    /// Writes a record's stored text only over the stored text `base` (a fenced write);
+    /// `false` when another worker wrote meanwhile, and nothing was written.
     pub(super) async fn write_record_over(
         &self,
         id: &str,
         base: &str,
-        record: &StoredConnection,
+        text: &str,
+        org_id: &str,
     ) -> Result<bool, SessionError> {
         let key = self.keys.connection(id);
         self.host
-            .store_compare_and_put(&key, Some(base), &record.to_json())
+            .store_compare_and_put(&key, Some(base), text)
             .await
-            .map_err(|e| {
-                SessionError::store("put", &key, e.detail()).about(id, Some(&record.org_id))
-            })
+            .map_err(|e| SessionError::store("put", &key, e.detail()).about(id, Some(org_id)))
     }
 
     /// A record stored under an earlier key schema (ids with `:` or `%`), copied to

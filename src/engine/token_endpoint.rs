@@ -264,7 +264,10 @@ impl<H: Host> Engine<H> {
             // The store first, so no worker uses the new access token before the rotated
             // refresh token is shared; and only over the record this refresh started
             // from: a `connect()` or another worker's write meanwhile is newer and stays.
-            match self.write_record_over(id, base, &next).await {
+            match self
+                .write_record_over(id, base, &next.to_json(), &next.org_id)
+                .await
+            {
                 Ok(true) => {}
                 Ok(false) => {
                     if let Some(now_stored) = self.read_record(id).await? {

@@ -249,6 +249,26 @@ impl StoredConnection {
         out.push('}');
         out
     }
+
+    /// The record as stored while `instance` has a token request out under the fleet
+    /// lock (sent at `at`). Only the store holds that mark: the record in memory has
+    /// none, so any later write of it clears the mark.
+    pub fn to_json_pending(&self, instance: &str, at: u64) -> String {
+        let mut out = self.to_json();
+        out.pop();
+        out.push_str(",\"pendingBy\":");
+        quote(&mut out, instance);
+        out.push_str(",\"pendingAt\":");
+        out.push_str(&at.to_string());
+        out.push('}');
+        out
+    }
+
+    /// The mark `to_json_pending` left in a stored text: who and when.
+    pub fn pending_of(text: &str) -> Option<(String, u64)> {
+        let r = parse(text)?;
+        Some((text_of(&r, "pendingBy")?, whole_or(&r, "pendingAt", 0)?))
+    }
 }
 
 /// An access token one instance keeps for itself when the org locks sessions to IPs.
@@ -369,6 +389,19 @@ mod tests {
             r.to_json(),
             r#"{"v":1,"accessToken":"a","instanceUrl":"https://x.my.salesforce.com","idUrl":"i","orgId":"o","userId":"u","issuedAt":1,"expiresAt":2,"expirySource":"estimate","mintedBy":"w","status":"active","ipLocked":false,"gen":0,"lastRefreshAt":0,"rotation":false}"#
         );
+    }
+
+    #[test]
+    fn a_pending_mark_is_read_back_and_cleared_by_the_next_write() {
+        let r = StoredConnection::from_json(FULL).unwrap();
+        let pending = r.to_json_pending("worker \"7\"", 42);
+        assert_eq!(
+            StoredConnection::pending_of(&pending),
+            Some(("worker \"7\"".to_string(), 42))
+        );
+        let back = StoredConnection::from_json(&pending).unwrap();
+        assert_eq!(back.to_json(), r.to_json());
+        assert_eq!(StoredConnection::pending_of(&back.to_json()), None);
     }
 
     #[test]

@@ -86,6 +86,10 @@ impl Store for JsHost {
         Ok(Some(release.dyn_into::<Function>().ok()))
     }
 
+    fn store_has_lock(&self) -> bool {
+        self.store_lock.is_some()
+    }
+
     async fn store_unlock(&self, lock: Self::Lock) {
         if let Some(release) = lock {
             // A failed release leaves the lock to expire by its TTL.

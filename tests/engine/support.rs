@@ -248,6 +248,9 @@ impl Store for FakeHost {
         locks.insert(key.into(), (serial, now + ttl_ms));
         Ok(Some((key.into(), serial)))
     }
+    fn store_has_lock(&self) -> bool {
+        true
+    }
     async fn store_unlock(&self, (key, serial): (String, u32)) {
         let mut locks = self.world.locks.borrow_mut();
         if locks.get(&key).is_some_and(|(holder, _)| *holder == serial) {

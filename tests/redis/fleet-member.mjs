@@ -28,7 +28,7 @@ let events = [];
 /** What a failed call resolved to, without its message (which the parent does not need). */
 function failure(err) {
   if (err instanceof SalesforceSessionError) {
-    return { code: err.code, retryable: err.retryable, reauthRequired: err.reauthRequired };
+    return { code: err.code, retryable: err.retryable, reauthRequired: err.reauthRequired, evidence: err.evidence };
   }
   return { code: 'NOT_A_SESSION_ERROR', name: err?.name ?? typeof err };
 }

@@ -115,6 +115,48 @@ test('a lock holder SIGKILLed during its token request: the others wait for its 
   await assertNoLeaks(emu, fleet, [tokens.refresh_token]);
 });
 
+test('a lock holder SIGKILLed during its token request with rotation on: the revocation that follows names the lost request and its instance', async (t) => {
+  // Rotation on: the dead holder's refresh rotated the family at the org, and the new refresh
+  // token died with the process. Nothing can save the family; it must be said for what it is.
+  const { emu, fleet } = await setup(t, 'dead-holder-rotating', {
+    rotate: true, tokenDelayMs: 2000, manager: { tokenTimeoutMs: 5000 },
+  });
+  const tokens = await emu.mintTokenResponse();
+  await fleet.members[0].send('connect', { connectionId: 'acme', tokens });
+  assert.deepEqual(failedOutcomes(await burst(fleet.members, 'acme', 1)), [], 'warm');
+
+  emu.expireAllSessions();
+  const since = emu.log.length;
+  const inFlight = fleet.members.map((m) => m.send('burst', { connectionId: 'acme', calls: 5, path: LIMITS_PATH })
+    .then((r) => ({ member: m, outcomes: r.outcomes }), (err) => ({ member: m, err })));
+  const pending = await pollUntil(() => refreshRequestsSince(emu, since).find((e) => e.status === null), { withinMs: 10_000 });
+  assert.ok(pending, 'a refresh reached the token endpoint');
+  const holder = fleet.byAddress(pending.remoteAddress);
+  assert.ok(holder, `the refresh came from a member (${pending.remoteAddress})`);
+  await holder.kill();
+
+  const settled = await Promise.all(inFlight);
+  const outcomes = settled.filter((s) => s.member !== holder).flatMap((s) => {
+    assert.ok(!s.err, `member ${s.member.index} answered: ${s.err?.message}`);
+    return s.outcomes;
+  });
+  const failed = failedOutcomes(outcomes);
+  assert.equal(failed.length, outcomes.length, `the family is gone: no call can succeed (${tally(outcomes)})`);
+  for (const o of failed) {
+    const where = JSON.stringify(o);
+    assert.ok(o.code === 'SESSION_REVOKED' || (o.code === 'REFRESH_FAILED' && o.retryable), `a revocation, or a wait given up: ${where}`);
+  }
+  const revoked = failed.filter((o) => o.code === 'SESSION_REVOKED');
+  assert.ok(revoked.length > 0, `the revocation is reported (${tally(outcomes)})`);
+  const naming = revoked.filter((o) => o.evidence.some((l) => l.includes(`instance ${holder.instanceId} sent a token request under the fleet lock`)));
+  assert.ok(naming.length > 0, `the evidence names the lost request's instance: ${JSON.stringify(revoked[0].evidence)}`);
+  assert.ok(naming[0].evidence.some((l) => /rotated out/.test(l)));
+  assert.deepEqual(emu.familyEnds().map((f) => f.cause), ['reuse'], 'the family ended by the rotated-out token, once');
+  const survivors = fleet.members.filter((m) => m !== holder);
+  for (const info of await Promise.all(survivors.map((m) => m.send('info', { connectionId: 'acme' })))) assert.equal(info.status, 'reauth_required');
+  await assertNoLeaks(emu, fleet, [tokens.refresh_token]);
+});
+
 /** Every member calls until its call succeeds (bounded); resolves to how long each took, or null. */
 async function untilEveryMemberSucceeds(members, connectionId, withinMs) {
   return Promise.all(members.map(async (m) => {
