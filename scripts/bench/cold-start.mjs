@@ -196,3 +196,28 @@ export async function measureWorkerdColdStart(runs, budgetMs) {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * measureWorkerdColdStart in a process of its own: Miniflare then starts with nothing else the
+ * bench did before (its heap, its timers, its child processes winding down) in the way.
+ */
+export function measureWorkerdColdStartFresh(runs, budgetMs) {
+  const source = `
+    const { measureWorkerdColdStart } = await import(${JSON.stringify(import.meta.url)});
+    console.log(JSON.stringify(await measureWorkerdColdStart(${Number(runs)}, ${Number(budgetMs)})));`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', source], { cwd: CONSUMER_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`workerd cold-start process exited ${code}: ${err.trim().split('\n').at(-1)}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').at(-1)));
+      } catch (parseError) {
+        reject(new Error(`workerd cold-start process printed no figures: ${parseError.message}`));
+      }
+    });
+  });
+}
