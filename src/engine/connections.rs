@@ -43,8 +43,6 @@ impl<H: Host> Engine<H> {
         let origin = self.origin_of(&record, id)?;
         self.write_record(id, &record).await?;
         self.forget_local(id).await;
-        // A connection in use here takes the new record at once; any other stays in the
-        // store alone until its first call loads it (an idle connection costs no memory).
         let held = self
             .conns
             .borrow_mut()
