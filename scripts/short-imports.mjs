@@ -4,6 +4,7 @@
 // every import is found exactly once in the glue's import object.
 //   node scripts/short-imports.mjs MODULE.wasm GLUE.js
 import { readFileSync, writeFileSync } from 'node:fs';
+import { WasmReader } from './wasm-reader.mjs';
 
 const [wasmPath, gluePath] = process.argv.slice(2);
 if (!wasmPath || !gluePath) {
@@ -12,18 +13,7 @@ if (!wasmPath || !gluePath) {
 }
 
 const bytes = readFileSync(wasmPath);
-let at = 8;
-
-function leb() {
-  let result = 0;
-  let shift = 0;
-  for (;;) {
-    const b = bytes[at++];
-    result += (b & 0x7f) * 2 ** shift;
-    shift += 7;
-    if (b < 0x80) return result;
-  }
-}
+const reader = new WasmReader(bytes);
 
 function encodeLeb(value) {
   const out = [];
@@ -36,47 +26,9 @@ function encodeLeb(value) {
   return Buffer.from(out);
 }
 
-function name() {
-  const len = leb();
-  const text = bytes.subarray(at, at + len).toString('utf8');
-  at += len;
-  return text;
-}
-
 function encodeName(text) {
   const raw = Buffer.from(text, 'utf8');
   return Buffer.concat([encodeLeb(raw.length), raw]);
-}
-
-function limits() {
-  const flags = bytes[at++];
-  leb();
-  if (flags & 1) leb();
-}
-
-/** The import section's entries: module, field and the raw bytes of what is imported. */
-function readImports(end) {
-  const entries = [];
-  const count = leb();
-  for (let i = 0; i < count; i++) {
-    const module = name();
-    const field = name();
-    const descStart = at;
-    const kind = bytes[at++];
-    if (kind === 0) leb();
-    else if (kind === 1) {
-      at++;
-      limits();
-    } else if (kind === 2) limits();
-    else if (kind === 3) at += 2;
-    else if (kind === 4) {
-      at++;
-      leb();
-    } else throw new Error(`import ${module}.${field}: unknown kind ${kind}`);
-    entries.push({ module, field, desc: bytes.subarray(descStart, at) });
-  }
-  if (at !== end) throw new Error('the import section did not end where its size says');
-  return entries;
 }
 
 /** A short JavaScript identifier for the import at `index`. */
@@ -85,13 +37,8 @@ function shortName(index) {
 }
 
 let importSection = null;
-while (at < bytes.length) {
-  const start = at;
-  const id = bytes[at++];
-  const size = leb();
-  const body = at;
-  if (id === 2) importSection = { start, end: body + size, entries: readImports(body + size) };
-  at = body + size;
+for (const { id, start, end } of reader.sections()) {
+  if (id === 2) importSection = { start, end, entries: reader.imports(end) };
 }
 if (!importSection) throw new Error(`${wasmPath} has no import section`);
 
