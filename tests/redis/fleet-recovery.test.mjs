@@ -56,18 +56,19 @@ async function assertNoLeaks(emu, fleet, extra) {
   assert.deepEqual(leaks, [], 'no token in what the members printed or emitted');
 }
 
-test('a lock holder SIGKILLed during its token request: the others wait for its lock to expire and recover, nothing revoked', async (t) => {
-  // Rotation off: the dead holder's refresh completes at the org but its answer is never stored.
-  const { emu, fleet, prefix, kind, client, store } = await setup(t, 'dead-holder', {
-    rotate: false, tokenDelayMs: 2000, manager: { tokenTimeoutMs: 5000 },
-  });
+/**
+ * Connects `acme` on the first member, warms every member, expires the session and sends a
+ * burst of `calls` from each member; resolves once one member's token request is at the token
+ * endpoint, with that member (`holder`: it holds the lock) and the bursts still in flight.
+ */
+async function refreshInFlight(emu, fleet, calls) {
   const tokens = await emu.mintTokenResponse();
   await fleet.members[0].send('connect', { connectionId: 'acme', tokens });
   assert.deepEqual(failedOutcomes(await burst(fleet.members, 'acme', 1)), [], 'warm');
 
   emu.expireAllSessions();
   const since = emu.log.length;
-  const inFlight = fleet.members.map((m) => m.send('burst', { connectionId: 'acme', calls: 20, path: LIMITS_PATH })
+  const inFlight = fleet.members.map((m) => m.send('burst', { connectionId: 'acme', calls, path: LIMITS_PATH })
     .then((r) => ({ member: m, outcomes: r.outcomes }), (err) => ({ member: m, err })));
 
   // The one token request in flight names its sender by source address; that member holds the lock.
@@ -75,6 +76,24 @@ test('a lock holder SIGKILLed during its token request: the others wait for its 
   assert.ok(pending, 'a refresh reached the token endpoint');
   const holder = fleet.byAddress(pending.remoteAddress);
   assert.ok(holder, `the refresh came from a member (${pending.remoteAddress})`);
+  return { tokens, since, inFlight, holder };
+}
+
+/** What the members other than `holder` answered for their bursts, each call with its member's index. */
+async function survivorOutcomes(inFlight, holder) {
+  const settled = await Promise.all(inFlight);
+  return settled.filter((s) => s.member !== holder).flatMap((s) => {
+    assert.ok(!s.err, `member ${s.member.index} answered: ${s.err?.message}`);
+    return s.outcomes.map((o) => ({ ...o, member: s.member.index }));
+  });
+}
+
+test('a lock holder SIGKILLed during its token request: the others wait for its lock to expire and recover, nothing revoked', async (t) => {
+  // Rotation off: the dead holder's refresh completes at the org but its answer is never stored.
+  const { emu, fleet, prefix, kind, client, store } = await setup(t, 'dead-holder', {
+    rotate: false, tokenDelayMs: 2000, manager: { tokenTimeoutMs: 5000 },
+  });
+  const { tokens, since, inFlight, holder } = await refreshInFlight(emu, fleet, 20);
   const locks = await lockKeys(kind, client, prefix);
   assert.equal(locks.length, 1, `one lock in Redis while the refresh is in flight: ${JSON.stringify(locks.map((l) => l.pttl))}`);
   const lockTtlMs = locks[0].pttl;
@@ -82,12 +101,8 @@ test('a lock holder SIGKILLed during its token request: the others wait for its 
   await holder.kill();
   assert.equal(holder.exited.signal, 'SIGKILL');
 
-  const settled = await Promise.all(inFlight);
+  const outcomes = await survivorOutcomes(inFlight, holder);
   const survivors = fleet.members.filter((m) => m !== holder);
-  const outcomes = settled.filter((s) => s.member !== holder).flatMap((s) => {
-    assert.ok(!s.err, `member ${s.member.index} answered: ${s.err?.message}`);
-    return s.outcomes.map((o) => ({ ...o, member: s.member.index }));
-  });
   assert.equal(outcomes.length, survivors.length * 20);
   for (const o of failedOutcomes(outcomes)) {
     const where = JSON.stringify(o);
@@ -121,25 +136,10 @@ test('a lock holder SIGKILLed during its token request with rotation on: the rev
   const { emu, fleet } = await setup(t, 'dead-holder-rotating', {
     rotate: true, tokenDelayMs: 2000, manager: { tokenTimeoutMs: 5000 },
   });
-  const tokens = await emu.mintTokenResponse();
-  await fleet.members[0].send('connect', { connectionId: 'acme', tokens });
-  assert.deepEqual(failedOutcomes(await burst(fleet.members, 'acme', 1)), [], 'warm');
-
-  emu.expireAllSessions();
-  const since = emu.log.length;
-  const inFlight = fleet.members.map((m) => m.send('burst', { connectionId: 'acme', calls: 5, path: LIMITS_PATH })
-    .then((r) => ({ member: m, outcomes: r.outcomes }), (err) => ({ member: m, err })));
-  const pending = await pollUntil(() => refreshRequestsSince(emu, since).find((e) => e.status === null), { withinMs: 10_000 });
-  assert.ok(pending, 'a refresh reached the token endpoint');
-  const holder = fleet.byAddress(pending.remoteAddress);
-  assert.ok(holder, `the refresh came from a member (${pending.remoteAddress})`);
+  const { tokens, inFlight, holder } = await refreshInFlight(emu, fleet, 5);
   await holder.kill();
 
-  const settled = await Promise.all(inFlight);
-  const outcomes = settled.filter((s) => s.member !== holder).flatMap((s) => {
-    assert.ok(!s.err, `member ${s.member.index} answered: ${s.err?.message}`);
-    return s.outcomes;
-  });
+  const outcomes = await survivorOutcomes(inFlight, holder);
   const failed = failedOutcomes(outcomes);
   assert.equal(failed.length, outcomes.length, `the family is gone: no call can succeed (${tally(outcomes)})`);
   for (const o of failed) {
