@@ -607,11 +607,7 @@ export class SessionManager {
    * connected here and not called since): loads it from the store, then goes the way of any call.
    */
   async #loadFirst(engine, connectionId, input, init) {
-    try {
-      await this.#engineDoes(connectionId, engine.run('load', connectionId));
-    } catch (thrown) {
-      throw fromWasm(thrown);
-    }
+    await this.#run('load', connectionId);
     if (engine.origin(connectionId) === undefined) return this.#slowFetch(connectionId, input, init);
     return this.fetch(connectionId, input, init);
   }
@@ -659,13 +655,8 @@ export class SessionManager {
     if (!(typeof input === 'string' || input instanceof URL || isRequest(input))) {
       throw sessionError(ErrorCodes.INVALID_CONFIG, 'fetch input must be a path, a URL or a Request', ['input is ' + (input === null ? 'null' : typeof input)], { connectionId });
     }
-    const engine = this.#engine ?? (await this.#lazyEngine());
-    let base;
-    try {
-      base = await this.#engineDoes(connectionId, engine.run('load', connectionId));
-    } catch (thrown) {
-      throw fromWasm(thrown);
-    }
+    const base = await this.#run('load', connectionId);
+    const engine = this.#engine;
     this.#origins.set(connectionId, base);
     let target;
     let request;
