@@ -179,16 +179,18 @@ impl<H: Host> Engine<H> {
         let lost = StoredConnection::pending_of(&base).filter(|(by, _)| by != me);
         let now = self.host.now_ms();
         let marked = if self.host.store_has_lock() {
-            self.with_conn(id, |c| c.record.to_json_pending(me, now))
+            self.with_conn(id, |c| {
+                (c.record.to_json_pending(me, now), c.record.org_id.clone())
+            })
         } else {
             None
         };
         let base = match marked {
             // Polled through a pointer: the mark's write stays out of this state machine.
-            Some(marked) => {
-                let write: Pin<Box<dyn Future<Output = bool> + '_>> =
-                    Box::pin(self.write_text_over(id, &base, &marked));
-                if write.await {
+            Some((marked, org_id)) => {
+                let write: Pin<Box<dyn Future<Output = _> + '_>> =
+                    Box::pin(self.write_record_over(id, &base, &marked, &org_id));
+                if let Ok(true) = write.await {
                     marked
                 } else {
                     base
@@ -204,17 +206,6 @@ impl<H: Host> Engine<H> {
             ))),
             (outcome, _) => outcome,
         }
-    }
-
-    /// Writes `text` over `base` when the store still holds it; whether it did.
-    async fn write_text_over(&self, id: &str, base: &str, text: &str) -> bool {
-        let key = self.keys.connection(id);
-        matches!(
-            self.host
-                .store_compare_and_put(&key, Some(base), text)
-                .await,
-            Ok(true)
-        )
     }
 
     /// Shares that a token request failed: for a few seconds (jittered) no worker sends
