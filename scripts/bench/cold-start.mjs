@@ -60,24 +60,29 @@ const NODE_PROBES = {
     console.log(JSON.stringify({ status: 200, total: t2 - t0, sinceStart: t2, import: t1 - t0, firstCall: t2 - t1 }));`,
 };
 
-function runProbe(source, target) {
+/** Runs `source` as an ES module in a fresh Node process from the consumer; resolves to the JSON its last line prints. */
+function nodeFigures(what, source, env = process.env) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', source], {
-      cwd: CONSUMER_DIR,
-      env: { ...process.env, BENCH_TARGET: JSON.stringify(target) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', source], { cwd: CONSUMER_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     child.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`cold-start probe exited ${code}: ${err.trim().split('\n').at(-1)}`));
-      const figures = JSON.parse(out.trim());
-      if (figures.status !== 200) return reject(new Error(`cold-start probe got status ${figures.status}`));
-      resolve(figures);
+      if (code !== 0) return reject(new Error(`${what} exited ${code}: ${err.trim().split('\n').at(-1)}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').at(-1)));
+      } catch (parseError) {
+        reject(new Error(`${what} printed no figures: ${parseError.message}`));
+      }
     });
   });
+}
+
+async function runProbe(source, target) {
+  const figures = await nodeFigures('cold-start probe', source, { ...process.env, BENCH_TARGET: JSON.stringify(target) });
+  if (figures.status !== 200) throw new Error(`cold-start probe got status ${figures.status}`);
+  return figures;
 }
 
 /** Medians per client of each figure the probes print, and package − bare. */
@@ -205,19 +210,5 @@ export function measureWorkerdColdStartFresh(runs, budgetMs) {
   const source = `
     const { measureWorkerdColdStart } = await import(${JSON.stringify(import.meta.url)});
     console.log(JSON.stringify(await measureWorkerdColdStart(${Number(runs)}, ${Number(budgetMs)})));`;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', source], { cwd: CONSUMER_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`workerd cold-start process exited ${code}: ${err.trim().split('\n').at(-1)}`));
-      try {
-        resolve(JSON.parse(out.trim().split('\n').at(-1)));
-      } catch (parseError) {
-        reject(new Error(`workerd cold-start process printed no figures: ${parseError.message}`));
-      }
-    });
-  });
+  return nodeFigures('workerd cold-start process', source);
 }
